@@ -1,0 +1,25 @@
+"""WMIL environments: small symbolic tasks for learning from interaction, as Gymnasium envs.
+
+``import wmil_envs`` registers the ``WMIL/*`` ids; ``gym.make("wmil_envs:WMIL/PatternEcho-v0")``
+does the same with no import line.
+"""
+
+from wmil_envs.parent import DeterministicParent, Parent
+from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs
+from wmil_envs.state import State, StateBatch
+from wmil_envs.tasks import TASKS, make_task
+
+register_envs()
+
+__all__ = [
+    "ENV_IDS",
+    "TASK_OF_ID",
+    "TASKS",
+    "DeterministicParent",
+    "Parent",
+    "State",
+    "StateBatch",
+    "make_task",
+    "register_envs",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,195 @@
+"""The single-environment base class: one task, one parent, Gymnasium's ``Env`` API."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from wmil_envs import vocab
+from wmil_envs.parent import SUCCESS_THRESHOLD, DeterministicParent, Parent, resolve_parent
+from wmil_envs.state import FEEDBACK_WORDS, State, StateBatch
+from wmil_envs.tasks.base import Task
+
+_BLOCK = 128
+"""Instances drawn per call to the parent's generator; amortises numpy's per-call cost."""
+
+
+def check_episode_length(episode_length: Any) -> int:
+    try:
+        value = operator.index(episode_length)
+    except TypeError:
+        raise TypeError(f"episode_length must be an integer, got {episode_length!r}") from None
+    if value < 1:
+        raise ValueError(f"episode_length={value} must be >= 1")
+    return value
+
+
+def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None:
+    if render_mode is not None and render_mode not in allowed:
+        raise ValueError(
+            f"render_mode={render_mode!r} is not supported; use None or one of {allowed}"
+        )
+    return render_mode
+
+
+def action_error(action: Any, num_actions: int) -> ValueError:
+    return ValueError(
+        f"action {action!r} is outside the action space Discrete({num_actions}): "
+        f"use an integer in 0..{num_actions - 1}"
+    )
+
+
+def observation_space(task: Task, shape: tuple[int, ...] = ()) -> spaces.MultiDiscrete:
+    """Every position holds a token of the shared vocabulary."""
+    return spaces.MultiDiscrete(np.full(shape + (task.obs_len,), vocab.VOCAB_SIZE, dtype=np.int64))
+
+
+class WMILEnv(gym.Env):
+    """Base class of the WMIL single envs; a subclass names its ``task_class``.
+
+    An episode asks one question for ``episode_length`` steps. Each step the agent answers with
+    an action; the reward is the parent's judgement; the next observation shows the same
+    question with the action taken and whether it was right. Episodes end only at the horizon,
+    with ``terminated=True`` (success never ends an episode).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    task_class: ClassVar[type[Task]]
+
+    def __init__(
+        self,
+        num_actions: int | None = None,
+        difficulty: int = 0,
+        episode_length: int = 1,
+        parent: Parent | str | None = None,
+        render_mode: str | None = None,
+        **task_kwargs: Any,
+    ):
+        self.task = self.task_class(num_actions=num_actions, **task_kwargs)
+        self.parent = resolve_parent(parent)
+        self.episode_length = check_episode_length(episode_length)
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
+        self.action_space = spaces.Discrete(self.task.num_actions)
+        self.observation_space = observation_space(self.task)
+        self._difficulty = self.task.check_level(difficulty)
+        # The deterministic parent's reward and transition are applied to scalars directly
+        # (the same rule as DeterministicParent, which tests compare against); any other
+        # parent goes through the Parent protocol with a batch of one.
+        self._scalar_rules = type(self.parent) is DeterministicParent
+        self._block = _BLOCK if self._scalar_rules else 1
+        self._instances: StateBatch | None = None
+        self._next_instance = 0
+        self._state: StateBatch | None = None
+
+    @property
+    def difficulty(self) -> int:
+        """Level used for the next episode; settable between episodes (curriculum)."""
+        return self._difficulty
+
+    @difficulty.setter
+    def difficulty(self, level: int) -> None:
+        level = self.task.check_level(level)
+        if level != self._difficulty:
+            self._instances = None  # drawn at the old level
+        self._difficulty = level
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options:
+            unknown = set(options) - {"difficulty"}
+            if unknown:
+                raise ValueError(
+                    f"unknown reset option(s) {sorted(unknown)}; allowed: ['difficulty']"
+                )
+            self.difficulty = options["difficulty"]
+        if (
+            seed is not None
+            or self._instances is None
+            or self._next_instance >= len(self._instances)
+        ):
+            self._instances = self.parent.generate(
+                self.task, self.np_random, self._block, self._difficulty
+            )
+            self._next_instance = 0
+        i = self._next_instance
+        self._next_instance += 1
+        self._state = self._instances.take(slice(i, i + 1))
+        self._fresh_obs = self._state.to_tensor()[0]
+        self._answer = int(self._state.answer[0])
+        self._last_action, self._feedback = -1, vocab.NONE
+        self._episode_level = self._difficulty
+        self._t = 0
+        self._episode_success = False
+        return self._fresh_obs.copy(), {"step": 0, "difficulty": self._episode_level}
+
+    def step(self, action: Any):
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        if self._t >= self.episode_length:
+            raise RuntimeError("the episode has ended; call reset() before step()")
+        try:
+            a = operator.index(action)
+        except TypeError:
+            a = None
+            if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
+                a = int(action.reshape(()))
+        if a is None or not 0 <= a < self.task.num_actions:
+            raise action_error(action, self.task.num_actions)
+
+        if self._scalar_rules:
+            success = a == self._answer
+            reward = 1.0 if success else 0.0
+            self._last_action = a
+            self._feedback = vocab.CORRECT if success else vocab.WRONG
+            obs = self._fresh_obs.copy()
+            obs[-2] = vocab.SYMBOL + a
+            obs[-1] = self._feedback
+        else:
+            actions = np.array([a])
+            rewards = np.asarray(self.parent.reward(self._state, actions), dtype=np.float64)
+            reward = float(rewards[0])
+            if not 0.0 <= reward <= 1.0:
+                raise ValueError(f"parent {self.parent!r} gave reward {reward}, outside [0, 1]")
+            success = reward > SUCCESS_THRESHOLD
+            self._state = self.parent.transition(self._state, actions, rewards)
+            self._last_action, self._feedback = a, int(self._state.feedback[0])
+            obs = self._state.to_tensor()[0]
+
+        self._t += 1
+        self._episode_success = self._episode_success or success
+        info = {
+            "success": success,
+            "episode_success": self._episode_success,
+            "step": self._t,
+            "difficulty": self._episode_level,
+            "reward_goal": reward,
+        }
+        return obs, reward, self._t >= self.episode_length, False, info
+
+    @property
+    def state(self) -> State:
+        """The current state (question, rule's answer, last action, feedback)."""
+        if self._state is None:
+            raise RuntimeError("call reset() first")
+        one = self._state[0]
+        return State(self.task, one.fields, one.answer, self._last_action, self._feedback)
+
+    def oracle(self) -> int:
+        """The correct action in the current state, by the task's rules."""
+        if self._state is None:
+            raise RuntimeError("call reset() first")
+        return self._answer
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self._state is None:
+            return None
+        state = self.state
+        text = f"Q: {state.sentence()}"
+        if state.last_action >= 0:
+            answer = self.task.describe_answer(state.last_action)
+            text += f" A: {answer} ({FEEDBACK_WORDS[state.feedback]})"
+        return text

@@ -1,0 +1,104 @@
+"""SequenceNext: answer with the next number of a pattern shown as symbols."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from wmil_envs import vocab
+from wmil_envs.tasks.base import Fields, Task, symbols
+
+PATTERNS = ("arithmetic", "alternating", "growing")
+"""arithmetic: s, s+d, s+2d, ... ; alternating: a, b, a, b, ... (a != b);
+growing: s, s+1, s+3, s+6, ... (the step grows by one each time)."""
+
+
+def pattern_values(
+    pattern: np.ndarray, start: np.ndarray, step: np.ndarray, other: np.ndarray, count: int
+) -> np.ndarray:
+    """The first ``count`` values of each pattern, shape ``(n, count)``; the rule, batched."""
+    j = np.arange(count)[None, :]
+    arithmetic = start[:, None] + j * step[:, None]
+    alternating = np.where(j % 2 == 0, start[:, None], other[:, None])
+    growing = start[:, None] + j * (j + 1) // 2
+    kind = pattern[:, None]
+    return np.where(kind == 0, arithmetic, np.where(kind == 1, alternating, growing))
+
+
+class SequenceNext(Task):
+    """State ``{pattern, start, step, other, length}``: the first ``length`` elements of the
+    pattern are shown and the correct action is the next element.
+
+    Every element and the answer lie in ``0..num_actions-1``. Levels: ``length`` elements are
+    shown; ``patterns`` are drawn uniformly; an arithmetic step is drawn from ``steps``.
+    """
+
+    name = "sequence_next"
+    question_len = 4
+    levels = {
+        0: {"length": 2, "patterns": ("arithmetic",), "steps": (1,)},
+        1: {"length": 3, "patterns": ("arithmetic",), "steps": (1,)},
+        2: {"length": 3, "patterns": ("arithmetic",), "steps": (1, 2, 3)},
+        3: {"length": 4, "patterns": ("arithmetic",), "steps": (-3, -2, -1, 1, 2, 3)},
+        4: {"length": 4, "patterns": PATTERNS, "steps": (-3, -2, -1, 1, 2, 3)},
+    }
+
+    def _span(self, level: int, pattern: str) -> int:
+        """Largest distance between two values of one sequence (answer included)."""
+        length = self.levels[level]["length"]
+        if pattern == "arithmetic":
+            return length * max(abs(d) for d in self.levels[level]["steps"])
+        if pattern == "alternating":
+            return 1
+        return length * (length + 1) // 2
+
+    def min_actions(self, level: int) -> int:
+        return 1 + max(self._span(level, p) for p in self.levels[level]["patterns"])
+
+    def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
+        settings = self.levels[level]
+        length, top = settings["length"], self.num_actions - 1
+        pattern = rng.choice([PATTERNS.index(p) for p in settings["patterns"]], size=n)
+        step = rng.choice(settings["steps"], size=n)
+        # growing sequences rise by length*(length+1)/2 over the answer; arithmetic by length*step
+        rise = np.where(pattern == 2, length * (length + 1) // 2, length * step)
+        rise = np.where(pattern == 1, 0, rise)
+        low = np.maximum(0, -rise)
+        high = top - np.maximum(0, rise)
+        start = rng.integers(low, high + 1)
+        other = rng.integers(0, top, size=n)
+        other = other + (other >= start)  # alternating: a second value different from the first
+        return {
+            "pattern": pattern,
+            "start": start,
+            "step": step,
+            "other": other,
+            "length": np.full(n, length),
+        }
+
+    def sequence(self, fields: Fields) -> np.ndarray:
+        """The shown elements and the answer, shape ``(n, max length + 1)``."""
+        return pattern_values(
+            fields["pattern"],
+            fields["start"],
+            fields["step"],
+            fields["other"],
+            self.question_len + 1,
+        )
+
+    def answer(self, fields: Fields) -> np.ndarray:
+        values = self.sequence(fields)
+        return np.take_along_axis(values, fields["length"][:, None], axis=1)[:, 0]
+
+    def question(self, fields: Fields) -> np.ndarray:
+        values = self.sequence(fields)[:, : self.question_len]
+        shown = np.arange(self.question_len)[None, :] < fields["length"][:, None]
+        return np.where(shown, symbols(values), vocab.PAD)
+
+    def describe(self, fields: Mapping[str, Any]) -> str:
+        one = {k: np.asarray(v)[None] for k, v in fields.items()}
+        values = self.sequence(one)[0, : int(fields["length"])]
+        shown = ", ".join(str(int(v)) for v in values)
+        return f"What comes next: {shown}, ?"
