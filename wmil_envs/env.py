@@ -83,7 +83,8 @@ class WMILEnv(gym.Env):
         self._block = _BLOCK if self._scalar_rules else 1
         self._instances: StateBatch | None = None
         self._next_instance = 0
-        self._state: StateBatch | None = None
+        self._state: StateBatch | None = None  # the current state, generic path only
+        self._fresh_obs: np.ndarray | None = None
 
     @property
     def difficulty(self) -> int:
@@ -114,12 +115,15 @@ class WMILEnv(gym.Env):
             self._instances = self.parent.generate(
                 self.task, self.np_random, self._block, self._difficulty
             )
+            self._instance_obs = self._instances.to_tensor()
+            self._instance_answers = self._instances.answer.tolist()
             self._next_instance = 0
         i = self._next_instance
         self._next_instance += 1
-        self._state = self._instances.take(slice(i, i + 1))
-        self._fresh_obs = self._state.to_tensor()[0]
-        self._answer = int(self._state.answer[0])
+        self._row = i
+        self._fresh_obs = self._instance_obs[i]
+        self._answer = self._instance_answers[i]
+        self._state = None if self._scalar_rules else self._instances.take(slice(i, i + 1))
         self._last_action, self._feedback = -1, vocab.NONE
         self._episode_level = self._difficulty
         self._t = 0
@@ -127,7 +131,7 @@ class WMILEnv(gym.Env):
         return self._fresh_obs.copy(), {"step": 0, "difficulty": self._episode_level}
 
     def step(self, action: Any):
-        if self._state is None:
+        if self._fresh_obs is None:
             raise RuntimeError("call reset() before step()")
         if self._t >= self.episode_length:
             raise RuntimeError("the episode has ended; call reset() before step()")
@@ -168,24 +172,26 @@ class WMILEnv(gym.Env):
             "difficulty": self._episode_level,
             "reward_goal": reward,
         }
+        if not self._scalar_rules and hasattr(self.parent, "stats"):
+            info["parent"] = self.parent.stats()
         return obs, reward, self._t >= self.episode_length, False, info
 
     @property
     def state(self) -> State:
         """The current state (question, rule's answer, last action, feedback)."""
-        if self._state is None:
+        if self._fresh_obs is None:
             raise RuntimeError("call reset() first")
-        one = self._state[0]
+        one = self._instances[self._row] if self._state is None else self._state[0]
         return State(self.task, one.fields, one.answer, self._last_action, self._feedback)
 
     def oracle(self) -> int:
         """The correct action in the current state, by the task's rules."""
-        if self._state is None:
+        if self._fresh_obs is None:
             raise RuntimeError("call reset() first")
         return self._answer
 
     def render(self) -> str | None:
-        if self.render_mode != "ansi" or self._state is None:
+        if self.render_mode != "ansi" or self._fresh_obs is None:
             return None
         state = self.state
         text = f"Q: {state.sentence()}"

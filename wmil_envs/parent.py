@@ -37,6 +37,10 @@ class Parent(Protocol):
         ...
 
 
+# A parent may also define ``stats() -> dict[str, float]`` (calls, cache hits, disagreements,
+# latency...): the environments then add it to each step's ``info["parent"]``.
+
+
 class DeterministicParent:
     """The task's rules, no randomness but the instance draw.
 

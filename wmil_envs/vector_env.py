@@ -94,9 +94,9 @@ class WMILVectorEnv(VectorEnv):
     # --- episodes ---
     def _generate(self, levels: np.ndarray) -> StateBatch:
         """New instances, one per entry of ``levels`` (one parent call per distinct level)."""
+        if (levels == levels[0]).all():
+            return self.parent.generate(self.task, self.np_random, len(levels), int(levels[0]))
         distinct = np.unique(levels)
-        if len(distinct) == 1:
-            return self.parent.generate(self.task, self.np_random, len(levels), int(distinct[0]))
         parts = [
             self.parent.generate(self.task, self.np_random, int((levels == lv).sum()), int(lv))
             for lv in distinct
@@ -166,6 +166,8 @@ class WMILVectorEnv(VectorEnv):
             "difficulty": self._episode_levels.copy(),
             "reward_goal": rewards.copy(),
         }
+        if hasattr(self.parent, "stats"):
+            step_info["parent"] = self.parent.stats()
         terminated = self._t >= self.episode_length
         next_obs = states.to_tensor()
         if not terminated.any():
@@ -231,7 +233,8 @@ def _with_masks(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.n
     out: dict[str, np.ndarray] = {}
     for key, value in info.items():
         out[key] = value
-        out["_" + key] = mask.copy()
+        if not isinstance(value, dict):  # "parent": the parent's counters, shared by all envs
+            out["_" + key] = mask.copy()
     return out
 
 

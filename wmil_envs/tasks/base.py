@@ -109,6 +109,13 @@ def symbols(values: np.ndarray) -> np.ndarray:
     return vocab.SYMBOL + values
 
 
+_TENS_TOKENS = vocab.DIGIT + np.arange(100) // 10
+_ONES_TOKENS = vocab.DIGIT + np.arange(100) % 10
+
+
 def digits(numbers: np.ndarray) -> np.ndarray:
     """Two digit tokens (tens, ones) for each number 0..99; shape ``numbers.shape + (2,)``."""
-    return np.stack([vocab.DIGIT + numbers // 10, vocab.DIGIT + numbers % 10], axis=-1)
+    numbers = np.asarray(numbers)
+    if numbers.size and (numbers.min() < 0 or numbers.max() > 99):
+        raise ValueError(f"numbers must lie in 0..99 to be shown as digits, got {numbers}")
+    return np.stack([_TENS_TOKENS[numbers], _ONES_TOKENS[numbers]], axis=-1)

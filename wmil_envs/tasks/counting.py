@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,11 +16,32 @@ KINDS = vocab.COUNT_KINDS
 AFTER, BEFORE, BETWEEN = range(3)
 
 
+def _answer(kind: np.ndarray, number: np.ndarray) -> np.ndarray:
+    return np.where(kind == BEFORE, number - 1, number + 1)
+
+
+@functools.lru_cache(maxsize=8)
+def question_table(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every question of ``split`` as ``100 * kind + n``, grouped by kind: keys, offsets, counts.
+
+    A question is in a split by its key ``(kind, n)`` and the numbers it shows or answers.
+    """
+    kind, number = np.divmod(np.arange(300), 100)
+    low = np.where(kind == BEFORE, 1, 0)
+    high = np.where(kind == BETWEEN, 97, np.where(kind == AFTER, 98, 99))
+    shown = [number, _answer(kind, number), number + 2 * (kind == BETWEEN)]
+    keep = (number >= low) & (number <= high) & in_split(split, (kind, number), shown)
+    keys = 100 * kind[keep] + number[keep]
+    counts = np.bincount(kind[keep], minlength=3)
+    return keys, np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
+
+
 class Counting(Task):
     """State ``{kind, n}``; action ``k`` answers the number ``k``, so ``num_actions >= 100``.
 
     after n: n + 1 (n in 0..98); before n: n - 1 (n in 1..99); between n and n + 2: n + 1
-    (n in 0..97). Levels add question kinds; kinds are drawn uniformly.
+    (n in 0..97). Levels add question kinds; the kind is drawn uniformly, then ``n`` uniformly
+    among the questions of that kind in the split.
     """
 
     name = "counting"
@@ -39,27 +61,14 @@ class Counting(Task):
         return 100
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
+        keys, offsets, counts = question_table(self.split)
         kind_ids = np.array([KINDS.index(k) for k in self.levels[level]["kinds"]])
-        kind = np.zeros(n, dtype=np.int64)
-        number = np.zeros(n, dtype=np.int64)
-        todo = np.arange(n)
-        for _ in range(1000):
-            ck = kind_ids[rng.integers(0, len(kind_ids), size=len(todo))]
-            low = np.where(ck == BEFORE, 1, 0)
-            high = np.where(ck == BETWEEN, 97, np.where(ck == AFTER, 98, 99))
-            cn = rng.integers(low, high + 1)
-            candidate = {"kind": ck, "n": cn}
-            shown = [cn, self.answer(candidate), cn + 2 * (ck == BETWEEN)]
-            ok = in_split(self.split, (ck, cn), shown)
-            kind[todo[ok]], number[todo[ok]] = ck[ok], cn[ok]
-            todo = todo[~ok]
-            if len(todo) == 0:
-                return {"kind": kind, "n": number}
-        raise RuntimeError(f"could not draw {len(todo)} counting instances in split {self.split!r}")
+        kind = kind_ids[rng.integers(0, len(kind_ids), size=n)]
+        index = offsets[kind] + (rng.random(n) * counts[kind]).astype(np.int64)
+        return {"kind": kind, "n": keys[index] % 100}
 
     def answer(self, fields: Fields) -> np.ndarray:
-        kind, number = fields["kind"], fields["n"]
-        return np.where(kind == BEFORE, number - 1, number + 1)
+        return _answer(fields["kind"], fields["n"])
 
     def question(self, fields: Fields) -> np.ndarray:
         kind, number = fields["kind"], fields["n"]

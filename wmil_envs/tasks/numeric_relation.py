@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,27 +46,68 @@ QUESTIONS = {
     "smaller": "Is {a} smaller than {b}?",
 }
 
-# Hard negatives: b is drawn, then a = b + one of these offsets, so the pair just misses the
-# relation (a = b + 2 for successor). Pairs that happen to satisfy it are redrawn.
-_HARD_OFFSETS = {
-    "successor": (2, 0, -1),
-    "predecessor": (-2, 0, 1),
-    "add_2": (1, 3, 0, -2),
-    "same_parity": (1, -1, 3, -3),
-    "same_tens": (10, -10, 1, -1),
-    "same_ones": (1, -1, 11, -11),
-    "makes_ten": (None,),  # handled below: ones of a and b add to 9 or 11
-    "greater": (0, -1),
-    "smaller": (0, 1),
-}
+
+def near_miss(relation: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs that only just miss the relation: the hard negatives (where it does not hold)."""
+    d = a - b
+    ones_sum = a % 10 + b % 10
+    near = np.stack(
+        [
+            (d == 2) | (d == 0) | (d == -1),  # successor: a = b + 2, a = b, a = b - 1
+            (d == -2) | (d == 0) | (d == 1),  # predecessor
+            (d == 1) | (d == 3) | (d == 0),  # add_2
+            (abs(d) == 1) | (abs(d) == 3),  # same_parity: neighbours
+            abs(d) <= 10,  # same_tens: within ten of each other
+            abs(a % 10 - b % 10) == 1,  # same_ones: ones one apart
+            (ones_sum == 9) | (ones_sum == 11),  # makes_ten: ones make 9 or 11
+            (d == 0) | (d == -1),  # greater: equal or one less
+            (d == 0) | (d == 1),  # smaller: equal or one more
+        ]
+    )
+    hit = np.take_along_axis(near, relation[None, :], axis=0)[0]
+    return hit & ~relation_holds(relation, a, b)
+
+
+YES_PAIRS, NO_PAIRS, NEAR_MISS_PAIRS = range(3)
+
+
+@functools.lru_cache(maxsize=1)
+def truth_table() -> np.ndarray:
+    """``relation_holds`` for every relation and pair 0..99: ``table[r, 100 * a + b]``."""
+    a, b = np.divmod(np.arange(100 * 100), 100)
+    return np.stack([relation_holds(np.full(len(a), r), a, b) for r in range(len(RELATIONS))])
+
+
+@functools.lru_cache(maxsize=64)
+def pair_tables(max_number: int, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of ``0..max_number`` in ``split``, grouped by (relation, kind of answer).
+
+    Returns ``(pairs, offsets, counts)``: group ``(r, k)`` (k: yes, no, near miss) is
+    ``pairs[offsets[r, k] : offsets[r, k] + counts[r, k]]``, pairs coded as ``100 * a + b``.
+    Drawing an index uniformly inside a group is then one vectorised step with no rejection.
+    """
+    a, b = np.divmod(np.arange(100 * 100), 100)
+    keep = (a <= max_number) & (b <= max_number) & in_split(split, (a, b), [a, b])
+    a, b = a[keep], b[keep]
+    groups = []
+    for rid in range(len(RELATIONS)):
+        relation = np.full(len(a), rid)
+        holds = relation_holds(relation, a, b)
+        near = near_miss(relation, a, b)
+        groups += [100 * a[holds] + b[holds], 100 * a[~holds] + b[~holds], 100 * a[near] + b[near]]
+    counts = np.array([len(g) for g in groups]).reshape(len(RELATIONS), 3)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).reshape(len(RELATIONS), 3)
+    return np.concatenate(groups), offsets, counts
 
 
 class NumericRelation(Task):
     """State ``{relation, a, b}``; action 1 answers yes, action 0 no; other actions are wrong.
 
-    Answers are balanced: yes with probability 1/2. Of the no-answers, a fraction
-    ``hard_negatives`` are near misses (a = b + 2 for successor, the ones making 9 or 11 for
-    makes_ten, a = b for greater). Relations are drawn uniformly from ``relations``.
+    The relation is drawn uniformly from ``relations``; the answer is yes with probability 1/2.
+    A yes-pair is drawn uniformly from all pairs of the split where the relation holds; a
+    no-pair, with probability ``hard_negatives``, uniformly from the near misses
+    (:func:`near_miss`: a = b + 2 for successor, ones making 9 or 11 for makes_ten, a = b for
+    greater), otherwise uniformly from all pairs where it does not hold.
     """
 
     name = "numeric_relation"
@@ -100,67 +142,48 @@ class NumericRelation(Task):
     def min_actions(self, level: int) -> int:
         return 2
 
-    def _propose(self, rng, relation, want_yes, hard, top):
-        """Candidate pairs likely to have the wanted answer; the rule decides in the end."""
-        n = len(relation)
-        a = rng.integers(0, top + 1, size=n)
-        b = rng.integers(0, top + 1, size=n)
-        # positives built from b (or a) so that rare relations are not left to chance
-        pos_offset = np.array([1, -1, 2])[np.minimum(relation, 2)]
-        a = np.where(want_yes & (relation <= 2), b + pos_offset, a)
-        b = np.where(want_yes & (relation == 3), b - (b - a) % 2, b)
-        b = np.where(want_yes & (relation == 4), a // 10 * 10 + b % 10, b)
-        b = np.where(want_yes & (relation == 5), b // 10 * 10 + a % 10, b)
-        b = np.where(want_yes & (relation == 6), b // 10 * 10 + (10 - a % 10) % 10, b)
-        swap = want_yes & (((relation == 7) & (a < b)) | ((relation == 8) & (a > b)))
-        a, b = np.where(swap, b, a), np.where(swap, a, b)
-        # hard negatives: a near miss of b
-        for rid, name in enumerate(RELATIONS):
-            rows = hard & (relation == rid)
-            if not rows.any():
-                continue
-            if name == "makes_ten":
-                ones = np.where(rng.random(n) < 0.5, 9, 11) - a % 10
-                b = np.where(rows, b // 10 * 10 + ones % 10, b)
-            else:
-                offsets = np.array(_HARD_OFFSETS[name])
-                a = np.where(rows, b + offsets[rng.integers(0, len(offsets), size=n)], a)
-        return a, b
+    def check_level(self, level: Any) -> int:
+        level = super().check_level(level)
+        settings = self.levels[level]
+        _, _, counts = pair_tables(settings["max_number"], self.split)
+        kinds = [YES_PAIRS, NO_PAIRS] + ([NEAR_MISS_PAIRS] if settings["hard_negatives"] else [])
+        for rid in self.relation_ids:
+            for kind in kinds:
+                if counts[rid, kind] == 0:
+                    raise ValueError(
+                        f"split {self.split!r} at difficulty {level} has no "
+                        f"{('yes', 'no', 'near-miss')[kind]} pairs for {RELATIONS[rid]}"
+                    )
+        return level
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
         settings = self.levels[level]
-        top = settings["max_number"]
-        relation = self.relation_ids[rng.integers(0, len(self.relation_ids), size=n)]
-        want_yes = rng.random(n) < 0.5
-        hard = ~want_yes & (rng.random(n) < settings["hard_negatives"])
-        a = np.zeros(n, dtype=np.int64)
-        b = np.zeros(n, dtype=np.int64)
-        todo = np.arange(n)
-        for _ in range(1000):
-            ca, cb = self._propose(rng, relation[todo], want_yes[todo], hard[todo], top)
-            ok = (
-                (ca >= 0)
-                & (ca <= top)
-                & (cb >= 0)
-                & (cb <= top)
-                & (relation_holds(relation[todo], ca, cb) == want_yes[todo])
-                & in_split(self.split, (ca, cb), [ca, cb])
-            )
-            a[todo[ok]], b[todo[ok]] = ca[ok], cb[ok]
-            todo = todo[~ok]
-            if len(todo) == 0:
-                return {"relation": relation, "a": a, "b": b}
-        raise RuntimeError(  # only reachable with a split that excludes every pair of a relation
-            f"could not draw {len(todo)} numeric_relation instances in split {self.split!r}"
+        pairs, offsets, counts = pair_tables(settings["max_number"], self.split)
+        u = rng.random((4, n))  # relation, yes/no, near miss or not, which pair
+        relation = self.relation_ids[(u[0] * len(self.relation_ids)).astype(np.int64)]
+        kind = np.where(
+            u[1] < 0.5,
+            YES_PAIRS,
+            np.where(u[2] < settings["hard_negatives"], NEAR_MISS_PAIRS, NO_PAIRS),
         )
+        group = relation * 3 + kind
+        index = offsets.ravel()[group] + (u[3] * counts.ravel()[group]).astype(np.int64)
+        a, b = np.divmod(pairs[index], 100)
+        return {"relation": relation, "a": a, "b": b}
 
     def answer(self, fields: Fields) -> np.ndarray:
-        holds = relation_holds(fields["relation"], fields["a"], fields["b"])
-        return np.where(holds, YES, NO)
+        a, b = fields["a"], fields["b"]
+        inside = (a >= 0) & (a < 100) & (b >= 0) & (b < 100)
+        if inside.all():  # the rule, looked up from its table over every pair
+            return truth_table()[fields["relation"], 100 * a + b].astype(np.int64)
+        return np.where(relation_holds(fields["relation"], a, b), YES, NO)
 
     def question(self, fields: Fields) -> np.ndarray:
-        relation = (vocab.RELATION + fields["relation"])[:, None]
-        return np.concatenate([relation, digits(fields["a"]), digits(fields["b"])], axis=1)
+        tokens = np.empty((len(fields["a"]), self.question_len), dtype=np.int64)
+        tokens[:, 0] = vocab.RELATION + fields["relation"]
+        tokens[:, 1:3] = digits(fields["a"])
+        tokens[:, 3:5] = digits(fields["b"])
+        return tokens
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         template = QUESTIONS[RELATIONS[int(fields["relation"])]]

@@ -1,0 +1,432 @@
+"""The training configuration: one flat dataclass (CleanRL style), YAML files and CLI flags.
+
+Precedence: dataclass defaults < ``--config FILE.yaml`` < command-line flags. Every key and flag
+is checked: an unknown one is an error that lists the valid ones, and a bad value is an error
+naming the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import yaml
+
+ALGORITHMS = ("reinforce", "ppo", "random")
+DEVICES = ("cpu", "cuda")
+TASKS = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
+ENV_ID_OF_TASK = {
+    "pattern_echo": "WMIL/PatternEcho-v0",
+    "sequence_next": "WMIL/SequenceNext-v0",
+    "conditional": "WMIL/Conditional-v0",
+    "numeric_relation": "WMIL/NumericRelation-v0",
+    "counting": "WMIL/Counting-v0",
+}
+SPLIT_TASKS = ("numeric_relation", "counting")
+
+
+class ConfigError(ValueError):
+    """A bad configuration key, flag or value; the message says what is allowed."""
+
+
+@dataclass
+class Config:
+    # --- environment ---
+    task: str = "pattern_echo"
+    """Task name (pattern_echo, sequence_next, conditional, numeric_relation, counting) or a
+    registered env id such as WMIL/PatternEcho-v0."""
+    num_actions: int | None = None
+    """Action count; None uses the task's default."""
+    difficulty: int = 0
+    """Difficulty level of new episodes (the starting level when curriculum is on)."""
+    episode_length: int = 1
+    parent: str = "deterministic"
+    """deterministic, openai:MODEL, anthropic:MODEL or replay:PATH (passed to the env)."""
+    relations: list[str] | None = None
+    """numeric_relation only: the relations to ask about (None = all)."""
+    split: str | None = None
+    """numeric_relation / counting only: train, test, test_numbers or all (None = env default)."""
+    curriculum: bool = False
+    """Raise the difficulty when the rolling success rate exceeds curriculum_threshold."""
+    curriculum_threshold: float = 0.9
+
+    # --- run ---
+    algorithm: str = "reinforce"
+    seed: int = 0
+    max_steps: int = 10_000
+    """Total environment steps (summed over the vector envs)."""
+    num_envs: int = 64
+    rollout_steps: int = 1
+    """Vector steps per update; a multiple of episode_length (episodes end at update ends)."""
+    device: str = "cpu"
+    torch_threads: int = 1
+    """torch.set_num_threads; tiny models are fastest single-threaded (0 = leave torch's)."""
+
+    # --- model ---
+    hidden_dim: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    ff_dim: int | None = None
+    """Transformer feed-forward width; None = 4 * hidden_dim."""
+    dropout: float = 0.0
+    world_model_head: bool = True
+    value_head: bool = True
+    vq_head: bool = True
+    vq_codes: int = 32
+    vq_decay: float = 0.99
+    vq_commitment: float = 0.25
+    vq_bottleneck: bool = False
+    """Heads read the quantized summary (straight-through) instead of the continuous one."""
+
+    # --- optimisation ---
+    learning_rate: float = 2e-3
+    adam_eps: float = 1e-5
+    anneal_lr: bool = False
+    max_grad_norm: float = 0.5
+    """Gradient-norm clip; 0 disables."""
+    entropy_coef: float = 0.01
+    world_model_coef: float = 1.0
+    vq_coef: float = 1.0
+    value_coef: float = 0.5
+    gamma: float = 0.99
+
+    # --- REINFORCE ---
+    baseline_decay: float = 0.9
+    """Running baseline: b <- decay * b + (1 - decay) * mean return."""
+
+    # --- PPO ---
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    norm_adv: bool = True
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    target_kl: float | None = None
+
+    # --- rewards (the plan's RewardVector: goal, pred, cons) ---
+    goal_weight: float = 1.0
+    pred_weight: float = 0.0
+    """Intrinsic reward for a predictable next observation, exp(-world-model loss); 0 = off."""
+    cons_weight: float = 0.0
+    """Intrinsic reward when the whole next observation was predicted exactly; 0 = off."""
+
+    # --- extras (off by default) ---
+    grokfast: bool = False
+    grokfast_alpha: float = 0.98
+    grokfast_lamb: float = 2.0
+    ema_decay: float = 0.0
+    """EMA copy of the weights used for evaluation; 0 = off."""
+
+    # --- logging, evaluation, checkpoints ---
+    run_dir: str | None = None
+    """Default: runs/<task>_<algorithm>_s<seed>_<time>."""
+    eval_every: int = 500
+    """Greedy evaluation every this many env steps (and at the end); 0 = only at the end."""
+    eval_episodes: int = 512
+    checkpoint_every: int = 5000
+    """Checkpoint every this many env steps (and always at the end); 0 = only at the end."""
+    keep_checkpoints: int = 2
+    success_window: int = 500
+    """Training episodes in the rolling success rate."""
+    log_every: int = 1
+    """Write TensorBoard scalars every this many updates."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    # ------------------------------------------------------------------
+    @property
+    def env_id(self) -> str:
+        return ENV_ID_OF_TASK[self.task_name]
+
+    @property
+    def task_name(self) -> str:
+        if self.task in ENV_ID_OF_TASK:
+            return self.task
+        for name, env_id in ENV_ID_OF_TASK.items():
+            if self.task in (env_id, env_id.split("/", 1)[1]):
+                return name
+        raise ConfigError(_choice_message("task", self.task, list(TASKS)))
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.num_envs * self.rollout_steps
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for gym.make / gym.make_vec (parent passed through as given)."""
+        kwargs: dict[str, Any] = {
+            "difficulty": self.difficulty,
+            "episode_length": self.episode_length,
+            "parent": self.parent,
+        }
+        if self.num_actions is not None:
+            kwargs["num_actions"] = self.num_actions
+        if self.relations is not None:
+            kwargs["relations"] = list(self.relations)
+        if self.split is not None:
+            kwargs["split"] = self.split
+        return kwargs
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> Config:
+        """Check every value; raise ConfigError naming the value and what is allowed."""
+        _check_types(self)
+        task = self.task_name
+        _need(self.algorithm in ALGORITHMS, _choice_message("algorithm", self.algorithm, ALGORITHMS))
+        _need(self.device in DEVICES, _choice_message("device", self.device, DEVICES))
+        positive = [
+            "max_steps", "num_envs", "rollout_steps", "episode_length", "hidden_dim",
+            "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
+            "eval_episodes", "success_window", "log_every", "keep_checkpoints",
+        ]  # fmt: skip
+        for name in positive:
+            value = getattr(self, name)
+            _need(value >= 1, f"{name}={value!r} must be an integer >= 1")
+        for name in ["difficulty", "eval_every", "checkpoint_every", "torch_threads", "seed"]:
+            value = getattr(self, name)
+            _need(value >= 0, f"{name}={value!r} must be an integer >= 0")
+        _need(
+            self.ff_dim is None or self.ff_dim >= 1,
+            f"ff_dim={self.ff_dim!r} must be None or an integer >= 1",
+        )
+        _need(
+            self.hidden_dim % self.num_heads == 0,
+            f"hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}",
+        )
+        _need(
+            self.rollout_steps % self.episode_length == 0,
+            f"rollout_steps={self.rollout_steps} must be a multiple of "
+            f"episode_length={self.episode_length} (updates happen at episode ends)",
+        )
+        _need(
+            self.learning_rate > 0 and math.isfinite(self.learning_rate),
+            f"learning_rate={self.learning_rate!r} must be a finite number > 0",
+        )
+        for name in ["dropout", "curriculum_threshold", "gamma", "gae_lambda", "vq_decay"]:
+            value = getattr(self, name)
+            _need(0.0 <= value <= 1.0, f"{name}={value!r} must be in [0, 1]")
+        for name in ["baseline_decay", "ema_decay", "grokfast_alpha"]:
+            value = getattr(self, name)
+            _need(0.0 <= value < 1.0, f"{name}={value!r} must be in [0, 1)")
+        nonnegative = [
+            "adam_eps", "max_grad_norm", "entropy_coef", "world_model_coef", "vq_coef",
+            "value_coef", "vq_commitment", "clip_coef", "goal_weight", "pred_weight",
+            "cons_weight", "grokfast_lamb",
+        ]  # fmt: skip
+        for name in nonnegative:
+            value = getattr(self, name)
+            _need(
+                value >= 0 and math.isfinite(value), f"{name}={value!r} must be a finite number >= 0"
+            )
+        _need(
+            self.target_kl is None or self.target_kl > 0,
+            f"target_kl={self.target_kl!r} must be None or > 0",
+        )
+        if self.algorithm == "ppo":
+            _need(self.value_head, "algorithm='ppo' needs value_head=true (GAE uses the values)")
+            _need(
+                self.steps_per_update >= self.num_minibatches,
+                f"num_minibatches={self.num_minibatches} is more than the "
+                f"{self.steps_per_update} samples per update (num_envs * rollout_steps)",
+            )
+        _need(
+            not (self.pred_weight or self.cons_weight) or self.world_model_head,
+            "pred_weight / cons_weight (intrinsic prediction rewards) need world_model_head=true",
+        )
+        _need(not self.vq_bottleneck or self.vq_head, "vq_bottleneck=true needs vq_head=true")
+        if task not in SPLIT_TASKS:
+            _need(self.split is None, f"split is only for {', '.join(SPLIT_TASKS)}, not {task}")
+        if task != "numeric_relation":
+            _need(self.relations is None, f"relations is only for numeric_relation, not {task}")
+        _need(
+            isinstance(self.parent, str) and self.parent != "",
+            f"parent={self.parent!r} must be 'deterministic', 'openai:MODEL', "
+            "'anthropic:MODEL' or 'replay:PATH'",
+        )
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# Types, YAML and flags
+
+
+def _field_types() -> dict[str, tuple[type, bool]]:
+    """field name -> (base type, optional); from the annotations (strings, PEP 604)."""
+    out = {}
+    for f in fields(Config):
+        text = str(f.type).replace(" ", "")
+        optional = text.endswith("|None")
+        base = text.removesuffix("|None")
+        kind = {"int": int, "float": float, "bool": bool, "str": str, "list[str]": list}[base]
+        out[f.name] = (kind, optional)
+    return out
+
+
+FIELD_TYPES = _field_types()
+FIELD_NAMES = tuple(FIELD_TYPES)
+
+
+def _need(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _choice_message(name: str, value: Any, allowed: Any) -> str:
+    return f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
+
+
+def _unknown_message(kind: str, names: list[str], valid: list[str]) -> str:
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name, valid, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown {kind} {', '.join(parts)}; valid {kind}s are: {', '.join(valid)}"
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """A YAML or flag value converted to the field's type, or a ConfigError."""
+    kind, optional = FIELD_TYPES[name]
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+        if optional:
+            return None
+        raise ConfigError(f"{name}=None is not allowed; give a {kind.__name__}")
+    allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               list: "a list of strings (comma-separated on the command line)"}[kind]  # fmt: skip
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(str(value).replace("_", ""))
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            return str(value)
+        if kind is list:
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return list(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not valid; expected {allowed}") from None
+    raise AssertionError(kind)
+
+
+def config_from_dict(values: dict[str, Any], base: Config | None = None) -> Config:
+    """``base`` (or the defaults) updated with ``values``; unknown keys are an error."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"a config must be a mapping of keys to values, got {type(values).__name__}")
+    unknown = [k for k in values if k not in FIELD_TYPES]
+    if unknown:
+        raise ConfigError(_unknown_message("config key", unknown, list(FIELD_NAMES)))
+    cfg = dataclasses.replace(base) if base is not None else Config()
+    for key, value in values.items():
+        setattr(cfg, key, _coerce(key, value))
+    return cfg
+
+
+def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of keys to values")
+    return data
+
+
+def _check_types(cfg: Config) -> None:
+    for name in FIELD_NAMES:
+        setattr(cfg, name, _coerce(name, getattr(cfg, name)))
+
+
+def parse_flags(argv: list[str], extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict]:
+    """``--key value`` / ``--key=value`` pairs -> (config values, extra values).
+
+    ``extra`` names flags that are not config fields (``config``, ``resume``). Boolean fields
+    also accept a bare ``--flag`` (true) and ``--no-flag`` (false). Unknown flags are an error
+    listing the valid ones.
+    """
+    values: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    valid = [f"--{n}" for n in (*extra, *FIELD_NAMES)]
+    unknown = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--") or arg == "--":
+            raise ConfigError(f"unexpected argument {arg!r}; flags look like --name value")
+        name, eq, inline = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        negated = name.startswith("no_") and FIELD_TYPES.get(name[3:], (None,))[0] is bool
+        if negated and not eq:
+            values[name[3:]] = False
+            i += 1
+            continue
+        if name not in FIELD_TYPES and name not in extra:
+            unknown.append(arg.split("=")[0])
+            i += 2 if not eq and i + 1 < len(argv) and not argv[i + 1].startswith("--") else 1
+            continue
+        if eq:
+            value, i = inline, i + 1
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+            value, i = argv[i + 1], i + 2
+        elif FIELD_TYPES.get(name, (None,))[0] is bool:
+            value, i = "true", i + 1
+        else:
+            raise ConfigError(f"flag --{name} needs a value")
+        if name in extra:
+            others[name] = value
+        else:
+            values[name] = _coerce(name, value)
+    if unknown:
+        raise ConfigError(_unknown_message("flag", unknown, valid))
+    return values, others
+
+
+def describe_fields() -> str:
+    """Flag help text from the field docstrings-as-comments (for --help)."""
+    lines = []
+    for f in fields(Config):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        lines.append(f"  --{f.name} (default: {default!r})")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "ALGORITHMS",
+    "Config",
+    "ConfigError",
+    "FIELD_NAMES",
+    "config_from_dict",
+    "describe_fields",
+    "field",
+    "load_yaml",
+    "parse_flags",
+]

@@ -1,0 +1,217 @@
+"""The agent's network: token encoder -> transformer core -> action / world-model / value / VQ heads.
+
+The model reads only the Gymnasium spaces (a ``MultiDiscrete`` row of tokens and a ``Discrete``
+action space), so one class plays every WMIL environment.
+
+- Encoder: token embeddings plus learned position embeddings, with a learned summary token
+  (``[CLS]``) in front; the core's output at that position summarises the observation.
+- Action head: logits over actions from the summary (the policy).
+- World-model head (the plan's Fix 2, raw target): for every observation position, logits over
+  the vocabulary for the token of the *next observation* given the action taken, trained with a
+  cross-entropy. Its error is the fraction of next-observation tokens predicted wrong.
+- Value head: V(s) from the summary (PPO's critic).
+- VQ head: the summary quantized by an EMA codebook with dead-code restart and a commitment
+  loss; reports codebook perplexity and usage. Optionally a bottleneck for the other heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    hidden_dim: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    ff_dim: int | None = None
+    dropout: float = 0.0
+    world_model_head: bool = True
+    value_head: bool = True
+    vq_head: bool = True
+    vq_codes: int = 32
+    vq_decay: float = 0.99
+    vq_commitment: float = 0.25
+    vq_bottleneck: bool = False
+
+    @classmethod
+    def from_config(cls, cfg) -> ModelConfig:
+        return cls(**{name: getattr(cfg, name) for name in cls.__dataclass_fields__})
+
+
+def space_sizes(observation_space: spaces.Space, action_space: spaces.Space) -> tuple[int, int, int]:
+    """(observation length, vocabulary size, number of actions) from single-env spaces."""
+    if not isinstance(observation_space, spaces.MultiDiscrete) or len(observation_space.shape) != 1:
+        raise TypeError(
+            f"the agent needs a 1-D MultiDiscrete observation space, got {observation_space}"
+        )
+    if not isinstance(action_space, spaces.Discrete):
+        raise TypeError(f"the agent needs a Discrete action space, got {action_space}")
+    return (
+        int(observation_space.shape[0]),
+        int(observation_space.nvec.max()),
+        int(action_space.n),
+    )
+
+
+class TokenEncoder(nn.Module):
+    """Token ids (B, L) -> embeddings (B, L + 1, d) with a summary token at position 0."""
+
+    def __init__(self, vocab_size: int, obs_len: int, hidden_dim: int):
+        super().__init__()
+        self.token = nn.Embedding(vocab_size, hidden_dim)
+        self.position = nn.Parameter(torch.randn(obs_len + 1, hidden_dim) * 0.02)
+        self.summary = nn.Parameter(torch.randn(hidden_dim) * 0.02)
+        nn.init.normal_(self.token.weight, std=0.5)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = self.token(obs)
+        summary = self.summary.expand(x.shape[0], 1, -1)
+        return torch.cat([summary, x], dim=1) + self.position
+
+
+class VectorQuantizer(nn.Module):
+    """EMA codebook (van den Oord et al. 2017, appendix), dead-code restart, commitment loss.
+
+    The codebook is a buffer updated by exponential moving averages in training mode, so the
+    only gradient is the commitment loss into the encoder. Codes whose usage average falls
+    below ``dead_threshold`` are restarted at random inputs of the current batch.
+    """
+
+    def __init__(self, num_codes: int, dim: int, decay: float = 0.99, commitment: float = 0.25,
+                 dead_threshold: float = 1e-2, eps: float = 1e-5):  # fmt: skip
+        super().__init__()
+        self.num_codes, self.decay, self.commitment = num_codes, decay, commitment
+        self.dead_threshold, self.eps = dead_threshold, eps
+        self.register_buffer("codebook", torch.randn(num_codes, dim) * 0.1)
+        self.register_buffer("cluster_size", torch.ones(num_codes))
+        self.register_buffer("embed_sum", self.codebook.clone())
+
+    def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        flat = z.detach()
+        distances = torch.cdist(flat, self.codebook)
+        codes = distances.argmin(dim=1)
+        onehot = F.one_hot(codes, self.num_codes).type(flat.dtype)
+        if self.training and torch.is_grad_enabled():  # not while acting or evaluating
+            with torch.no_grad():
+                self.cluster_size.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+                self.embed_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
+                n = self.cluster_size.sum()
+                size = (self.cluster_size + self.eps) / (n + self.num_codes * self.eps) * n
+                self.codebook.copy_(self.embed_sum / size.unsqueeze(1))
+                dead = self.cluster_size < self.dead_threshold
+                if dead.any():
+                    picks = torch.randint(0, flat.shape[0], (int(dead.sum()),), device=z.device)
+                    self.codebook[dead] = flat[picks]
+                    self.embed_sum[dead] = flat[picks]
+                    self.cluster_size[dead] = 1.0
+        quantized = self.codebook[codes]
+        commit = F.mse_loss(z, quantized.detach())
+        probs = onehot.mean(0)
+        perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
+        return {
+            "quantized": z + (quantized - z).detach(),  # straight-through
+            "codes": codes,
+            "loss": self.commitment * commit,
+            "perplexity": perplexity.detach(),
+            "usage": (probs > 0).float().mean().detach(),
+        }
+
+
+class AgentModel(nn.Module):
+    """Encoder, transformer core and the heads; see the module docstring."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        config: ModelConfig | None = None,
+    ):
+        super().__init__()
+        cfg = config or ModelConfig()
+        self.config = cfg
+        self.obs_len, self.vocab_size, self.num_actions = space_sizes(
+            observation_space, action_space
+        )
+        d = cfg.hidden_dim
+        self.encoder = TokenEncoder(self.vocab_size, self.obs_len, d)
+        layer = nn.TransformerEncoderLayer(
+            d_model=d,
+            nhead=cfg.num_heads,
+            dim_feedforward=cfg.ff_dim or 4 * d,
+            dropout=cfg.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.core = nn.TransformerEncoder(
+            layer, cfg.num_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+        )
+        self.action_head = nn.Linear(d, self.num_actions)
+        nn.init.normal_(self.action_head.weight, std=0.01)
+        nn.init.zeros_(self.action_head.bias)
+        self.value_head = (
+            nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1)) if cfg.value_head else None
+        )
+        if cfg.world_model_head:
+            self.wm_action = nn.Embedding(self.num_actions, d)
+            self.wm_head = nn.Sequential(
+                nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, self.vocab_size)
+            )
+        else:
+            self.wm_action = self.wm_head = None
+        self.vq = (
+            VectorQuantizer(cfg.vq_codes, d, cfg.vq_decay, cfg.vq_commitment)
+            if cfg.vq_head
+            else None
+        )
+
+    # --- trunk ---
+    def trunk(self, obs: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, L) -> core outputs (B, L + 1, d); position 0 is the summary."""
+        return self.core(self.encoder(obs.long()))
+
+    def forward(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Policy logits, value (if on), VQ outputs (if on) and the core states."""
+        h = self.trunk(obs)
+        summary = h[:, 0]
+        out: dict[str, torch.Tensor] = {"hidden": h}
+        if self.vq is not None:
+            vq = self.vq(summary)
+            out.update({f"vq_{k}": v for k, v in vq.items()})
+            if self.config.vq_bottleneck:
+                summary = vq["quantized"]
+        out["logits"] = self.action_head(summary)
+        if self.value_head is not None:
+            out["value"] = self.value_head(summary).squeeze(-1)
+        return out
+
+    # --- world model ---
+    def world_model_logits(self, hidden: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Logits (B, L, vocab) for each token of the next observation after ``actions``."""
+        if self.wm_head is None:
+            raise RuntimeError("the world-model head is switched off (world_model_head=false)")
+        x = hidden[:, 1:] + self.wm_action(actions.long()).unsqueeze(1)
+        return self.wm_head(x)
+
+    @staticmethod
+    def world_model_stats(logits: torch.Tensor, next_obs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cross-entropy loss, per-sample loss, token error rate and exact-match per sample."""
+        target = next_obs.long()
+        per_token = F.cross_entropy(logits.transpose(1, 2), target, reduction="none")
+        wrong = logits.argmax(-1) != target
+        return {
+            "loss": per_token.mean(),
+            "sample_loss": per_token.mean(1),
+            "token_error": wrong.float().mean(),
+            "sample_exact": (~wrong.any(1)).float(),
+        }
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,115 @@
+"""Environment steps per second for every WMIL id, as gymnax and PufferLib quote it.
+
+For each id: one env through ``gym.make``, Gymnasium's ``SyncVectorEnv`` of 16, and the native
+vector env at 1, 64, 1024 and 4096 envs. Actions are uniformly random (drawn in advance, so
+the policy costs nothing); episodes have the default length 1, so every step also resets.
+
+    python -m benchmarks.throughput [--seconds 1.0] [--ids WMIL/PatternEcho-v0 ...] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import wmil_envs
+
+NATIVE_SIZES = (1, 64, 1024, 4096)
+SYNC_SIZE = 16
+
+
+def _timed(step, budget_s: float) -> float:
+    """Call ``step`` (which returns the env steps it made) until ``budget_s``; steps/second."""
+    step()  # warm-up: first-call checks, caches
+    steps, start = 0, time.perf_counter()
+    while True:
+        for _ in range(16):
+            steps += step()
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget_s:
+            return steps / elapsed
+
+
+def single_env_sps(env_id: str, budget_s: float) -> float:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    n = env.action_space.n
+    actions = np.random.default_rng(0).integers(0, n, size=4096).tolist()
+    cursor = [0]
+
+    def run() -> int:
+        i = cursor[0]
+        for k in range(64):
+            _, _, terminated, truncated, _ = env.step(actions[(i + k) % 4096])
+            if terminated or truncated:
+                env.reset()
+        cursor[0] = i + 64
+        return 64
+
+    return _timed(run, budget_s)
+
+
+def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
+    envs.reset(seed=0)
+    n = envs.single_action_space.n
+    actions = np.random.default_rng(0).integers(0, n, size=(8, envs.num_envs))
+    cursor = [0]
+
+    def run() -> int:
+        envs.step(actions[cursor[0] % 8])
+        cursor[0] += 1
+        return envs.num_envs
+
+    return _timed(run, budget_s)
+
+
+def measure(env_ids: list[str], budget_s: float) -> list[dict]:
+    rows = []
+    for env_id in env_ids:
+        rows.append({"env_id": env_id, "mode": "gym.make", "num_envs": 1,
+                     "steps_per_second": single_env_sps(env_id, budget_s)})
+        sync = gym.make_vec(env_id, num_envs=SYNC_SIZE, vectorization_mode="sync")
+        rows.append({"env_id": env_id, "mode": "SyncVectorEnv", "num_envs": SYNC_SIZE,
+                     "steps_per_second": vector_env_sps(sync, budget_s)})
+        for size in NATIVE_SIZES:
+            native = gym.make_vec(env_id, num_envs=size, vectorization_mode="vector_entry_point")
+            rows.append({"env_id": env_id, "mode": "native", "num_envs": size,
+                         "steps_per_second": vector_env_sps(native, budget_s)})
+        for row in rows[-(2 + len(NATIVE_SIZES)):]:
+            print(f"{row['env_id']:<26} {row['mode']:<14} {row['num_envs']:>5} envs "
+                  f"{row['steps_per_second']:>14,.0f} steps/s", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="time budget per measurement")
+    parser.add_argument("--ids", nargs="*", default=list(wmil_envs.ENV_IDS),
+                        help="env ids to measure (default: all)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    unknown = [i for i in args.ids if i not in wmil_envs.ENV_IDS]
+    if unknown:
+        parser.error(f"unknown env id(s) {unknown}; known: {', '.join(wmil_envs.ENV_IDS)}")
+    print(f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
+          "random actions, episode_length 1 (every step also resets)")
+    rows = measure(args.ids, args.seconds)
+    if args.json:
+        meta = {"python": platform.python_version(), "numpy": np.__version__,
+                "gymnasium": gym.__version__, "cores": os.cpu_count(),
+                "seconds_per_measurement": args.seconds}
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"meta": meta, "rows": rows}, f, indent=2)
+        os.replace(tmp, args.json)
+
+
+if __name__ == "__main__":
+    main()
