@@ -177,7 +177,9 @@ class Config:
         """Check every value; raise ConfigError naming the value and what is allowed."""
         _check_types(self)
         task = self.task_name
-        _need(self.algorithm in ALGORITHMS, _choice_message("algorithm", self.algorithm, ALGORITHMS))
+        _need(
+            self.algorithm in ALGORITHMS, _choice_message("algorithm", self.algorithm, ALGORITHMS)
+        )
         _need(self.device in DEVICES, _choice_message("device", self.device, DEVICES))
         positive = [
             "max_steps", "num_envs", "rollout_steps", "episode_length", "hidden_dim",
@@ -221,7 +223,8 @@ class Config:
         for name in nonnegative:
             value = getattr(self, name)
             _need(
-                value >= 0 and math.isfinite(value), f"{name}={value!r} must be a finite number >= 0"
+                value >= 0 and math.isfinite(value),
+                f"{name}={value!r} must be a finite number >= 0",
             )
         _need(
             self.target_kl is None or self.target_kl > 0,
@@ -336,7 +339,9 @@ def _coerce(name: str, value: Any) -> Any:
 def config_from_dict(values: dict[str, Any], base: Config | None = None) -> Config:
     """``base`` (or the defaults) updated with ``values``; unknown keys are an error."""
     if not isinstance(values, dict):
-        raise ConfigError(f"a config must be a mapping of keys to values, got {type(values).__name__}")
+        raise ConfigError(
+            f"a config must be a mapping of keys to values, got {type(values).__name__}"
+        )
     unknown = [k for k in values if k not in FIELD_TYPES]
     if unknown:
         raise ConfigError(_unknown_message("config key", unknown, list(FIELD_NAMES)))

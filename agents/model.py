@@ -1,4 +1,4 @@
-"""The agent's network: token encoder -> transformer core -> action / world-model / value / VQ heads.
+"""The agent's network: token encoder -> transformer core -> action, world-model, value, VQ heads.
 
 The model reads only the Gymnasium spaces (a ``MultiDiscrete`` row of tokens and a ``Discrete``
 action space), so one class plays every WMIL environment.
@@ -44,7 +44,9 @@ class ModelConfig:
         return cls(**{name: getattr(cfg, name) for name in cls.__dataclass_fields__})
 
 
-def space_sizes(observation_space: spaces.Space, action_space: spaces.Space) -> tuple[int, int, int]:
+def space_sizes(
+    observation_space: spaces.Space, action_space: spaces.Space
+) -> tuple[int, int, int]:
     """(observation length, vocabulary size, number of actions) from single-env spaces."""
     if not isinstance(observation_space, spaces.MultiDiscrete) or len(observation_space.shape) != 1:
         raise TypeError(

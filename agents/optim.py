@@ -60,9 +60,13 @@ class GradientStep:
 
     def __init__(self, model: nn.Module, cfg):
         self.model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps)
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps
+        )
         self.max_grad_norm = cfg.max_grad_norm
-        self.grokfast = GrokFast(model, cfg.grokfast_alpha, cfg.grokfast_lamb) if cfg.grokfast else None
+        self.grokfast = (
+            GrokFast(model, cfg.grokfast_alpha, cfg.grokfast_lamb) if cfg.grokfast else None
+        )
         self.ema = EmaWeights(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
 
     def set_lr(self, lr: float) -> None:

@@ -31,15 +31,11 @@ _FORMAT = "Answer only through the given JSON schema."
 SYSTEM = {
     "reward": _ROLE
     + "Judge whether the agent's action is the correct answer to the question under the "
-    "task's rules. "
-    + _DATA
-    + _FORMAT,
+    "task's rules. " + _DATA + _FORMAT,
     "transition": _ROLE
     + "Give the state after the agent's action: the question stays the same; the next state "
     "shows the agent's action as last_action and the feedback 'correct' if the action was "
-    "judged correct (reward above 0.9), else 'wrong'. "
-    + _DATA
-    + _FORMAT,
+    "judged correct (reward above 0.9), else 'wrong'. " + _DATA + _FORMAT,
     "instance": _ROLE
     + "Create one new instance of the task at the requested difficulty level, following the "
     "task's rules and the allowed values in the schema, and give its correct answer (an "
@@ -47,8 +43,7 @@ SYSTEM = {
     + _FORMAT,
     "critique": _ROLE
     + "You are a strict critic. Check a proposed instance: is it a valid instance of the task "
-    "at the requested level, and what is its correct answer under the rules? "
-    + _FORMAT,
+    "at the requested level, and what is its correct answer under the rules? " + _FORMAT,
 }
 
 

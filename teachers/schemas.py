@@ -75,9 +75,7 @@ def instance_fields(task: Task, level: int) -> dict[str, dict[str, Any]]:
         from wmil_envs.tasks.sequence_next import PATTERNS
 
         return {
-            "pattern": _enum(
-                [PATTERNS.index(p) for p in settings["patterns"]], _names(PATTERNS)
-            ),
+            "pattern": _enum([PATTERNS.index(p) for p in settings["patterns"]], _names(PATTERNS)),
             "start": _ints(0, top, "first element"),
             "step": _enum(settings["steps"], "step of an arithmetic sequence"),
             "other": _ints(0, top, "second value of an alternating sequence (!= start)"),

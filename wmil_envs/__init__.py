@@ -4,10 +4,12 @@
 does the same with no import line.
 """
 
+from wmil_envs.curriculum import CurriculumManager
 from wmil_envs.parent import DeterministicParent, Parent
 from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs
 from wmil_envs.state import State, StateBatch
 from wmil_envs.tasks import TASKS, make_task
+from wmil_envs.wrappers import CurriculumWrapper, VectorCurriculumWrapper
 
 register_envs()
 
@@ -15,10 +17,13 @@ __all__ = [
     "ENV_IDS",
     "TASK_OF_ID",
     "TASKS",
+    "CurriculumManager",
+    "CurriculumWrapper",
     "DeterministicParent",
     "Parent",
     "State",
     "StateBatch",
+    "VectorCurriculumWrapper",
     "make_task",
     "register_envs",
 ]

@@ -28,9 +28,15 @@ def check_episode_length(episode_length: Any) -> int:
     return value
 
 
+class RenderModeError(ValueError, TypeError):
+    """An unsupported ``render_mode``. Also a ``TypeError`` because Stable-Baselines3's
+    ``make_vec_env`` first tries ``render_mode="rgb_array"`` and retries without it only on a
+    ``TypeError``."""
+
+
 def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None:
     if render_mode is not None and render_mode not in allowed:
-        raise ValueError(
+        raise RenderModeError(
             f"render_mode={render_mode!r} is not supported; use None or one of {allowed}"
         )
     return render_mode
@@ -43,9 +49,9 @@ def action_error(action: Any, num_actions: int) -> ValueError:
     )
 
 
-def observation_space(task: Task, shape: tuple[int, ...] = ()) -> spaces.MultiDiscrete:
+def observation_space(task: Task) -> spaces.MultiDiscrete:
     """Every position holds a token of the shared vocabulary."""
-    return spaces.MultiDiscrete(np.full(shape + (task.obs_len,), vocab.VOCAB_SIZE, dtype=np.int64))
+    return spaces.MultiDiscrete(np.full(task.obs_len, vocab.VOCAB_SIZE, dtype=np.int64))
 
 
 class WMILEnv(gym.Env):

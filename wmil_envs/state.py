@@ -21,7 +21,8 @@ def observation(
     obs = np.empty((n, task.obs_len), dtype=np.int64)
     obs[:, 0] = task.token
     obs[:, 1:-2] = question
-    obs[:, -2] = np.where(last_action < 0, vocab.NONE, vocab.SYMBOL + last_action)
+    np.add(last_action, vocab.SYMBOL, out=obs[:, -2])
+    obs[last_action < 0, -2] = vocab.NONE
     obs[:, -1] = feedback
     return obs
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from wmil_envs.env import check_episode_length, check_render_mode, observation_space
 from wmil_envs.parent import SUCCESS_THRESHOLD, Parent, resolve_parent
@@ -54,9 +55,9 @@ class WMILVectorEnv(VectorEnv):
         self.episode_length = check_episode_length(episode_length)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.single_action_space = spaces.Discrete(self.task.num_actions)
-        self.action_space = spaces.MultiDiscrete(np.full(num_envs, self.task.num_actions))
         self.single_observation_space = observation_space(self.task)
-        self.observation_space = observation_space(self.task, (num_envs,))
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
         self._levels = self._check_levels(difficulty)
         self._states: StateBatch | None = None
 
@@ -177,11 +178,12 @@ class WMILVectorEnv(VectorEnv):
 
         # Autoreset (same step): finished episodes start anew; their info moves to final_info.
         running = ~terminated
-        done = np.flatnonzero(terminated)
-        if len(done) == self.num_envs:
+        if not running.any():
+            done = slice(None)
             self._states = self._generate(self._levels)
             obs = self._states.to_tensor()
         else:
+            done = np.flatnonzero(terminated)
             fresh = self._generate(self._levels[done])
             self._states = states.put(done, fresh)
             obs = next_obs.copy()
@@ -189,7 +191,8 @@ class WMILVectorEnv(VectorEnv):
         self._t[done] = 0
         self._episode_success[done] = False
         self._episode_levels[done] = self._levels[done]
-        infos = _with_masks(step_info, running)
+        # like SyncVectorEnv: finished envs report their new episode's reset info at top level
+        infos = _with_masks(step_info, running) if running.any() else {}
         infos["step"] = self._t.copy()  # reset envs report step 0, like SyncVectorEnv
         infos["_step"] = np.ones(self.num_envs, dtype=bool)
         infos["difficulty"] = self._episode_levels.copy()

@@ -72,7 +72,9 @@ class Counting(Task):
 
     def question(self, fields: Fields) -> np.ndarray:
         kind, number = fields["kind"], fields["n"]
-        second = np.where((kind == BETWEEN)[:, None], digits(number + 2), vocab.PAD)
+        between = kind == BETWEEN
+        # only "between" shows a second number; n + 2 may be 100 or 101 for the other kinds
+        second = np.where(between[:, None], digits(np.where(between, number + 2, 0)), vocab.PAD)
         return np.concatenate([(vocab.COUNT_KIND + kind)[:, None], digits(number), second], axis=1)
 
     def describe(self, fields: Mapping[str, Any]) -> str:

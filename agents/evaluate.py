@@ -1,0 +1,104 @@
+"""``python -m agents.evaluate``: greedy evaluation of a trained checkpoint.
+
+    python -m agents.evaluate --checkpoint runs/RUN/checkpoint.pt --episodes 1000 --json out.json
+    python -m agents.evaluate --checkpoint runs/RUN --split test      # numeric envs: held-out pairs
+
+Reports the greedy success rate overall, per difficulty and per relation (numeric_relation) or
+question kind (counting), in the form of the Concept Learner's evaluation; the policy entropy;
+the world-model error (next-token and whole-observation error, on the greedy actions and on
+random ones); VQ usage; and sample episodes as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agents.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
+from agents.config import SPLIT_TASKS, ConfigError, config_from_dict
+
+
+def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
+                        difficulty: int | None = None, samples: int = 5, seed: int = 12345,
+                        use_ema: bool = True) -> dict:  # fmt: skip
+    import gymnasium as gym
+    import torch
+
+    from agents.baselines import make_agent
+    from agents.evaluation import full_evaluation
+    from agents.trainer import build_model
+
+    ck = load_checkpoint(path)
+    try:
+        cfg = config_from_dict(ck["config"]).validate()
+    except ConfigError as error:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} holds an invalid config: {error}"
+        ) from None
+    if split is not None and cfg.task_name not in SPLIT_TASKS:
+        raise ConfigError(
+            f"--split is only for {', '.join(SPLIT_TASKS)}; this checkpoint is {cfg.task_name}"
+        )
+    if difficulty is None:
+        difficulty = int(ck.get("level", cfg.difficulty))
+    torch.set_num_threads(max(cfg.torch_threads, 1))
+    probe = gym.make_vec(cfg.env_id, num_envs=1, **cfg.env_kwargs())
+    model = build_model(cfg, probe)
+    probe.close()
+    weights = ck["model"]
+    ema = ck.get("algorithm", {}).get("step", {}).get("ema")
+    if use_ema and ema is not None:
+        weights = ema
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} weights do not fit its config: {str(error)[:300]}"
+        ) from None
+    model.eval()
+    agent = make_agent(cfg.algorithm, model, seed)
+    result = full_evaluation(cfg, model if cfg.algorithm != "random" else None, agent, episodes,
+                             seed, split=split, samples=samples)  # fmt: skip
+    result["checkpoint_step"] = int(ck["step"])
+    result["algorithm"] = cfg.algorithm
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agents.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", required=True, help="checkpoint file or run directory")
+    parser.add_argument("--episodes", type=int, default=1000, help="episodes per difficulty")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument(
+        "--split", help="numeric_relation / counting: train, test, test_numbers, all"
+    )
+    parser.add_argument("--difficulty", type=int, help="evaluate this level only")
+    parser.add_argument("--samples", type=int, default=5, help="sample episodes to print")
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--no-ema", action="store_true", help="use the live weights, not the EMA")
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes {args.episodes} must be >= 1")
+    from agents.evaluation import format_report
+
+    try:
+        result = evaluate_checkpoint(args.checkpoint, args.episodes, args.split, args.difficulty,
+                                     args.samples, args.seed, not args.no_ema)  # fmt: skip
+    except (CheckpointError, ConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Checkpoint {args.checkpoint} (step {result['checkpoint_step']:,}, "
+          f"{result['algorithm']})")  # fmt: skip
+    print(format_report(result))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

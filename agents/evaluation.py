@@ -1,0 +1,236 @@
+"""Greedy evaluation on fresh episodes: success overall, per difficulty, per relation / kind,
+policy entropy, world-model error, VQ usage and sample episodes rendered as text."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch.distributions import Categorical
+
+import wmil_envs  # noqa: F401  (registers the ids)
+from wmil_envs import vocab
+
+MAX_EVAL_ENVS = 1024
+CATEGORY_FIELDS = {"relation": vocab.RELATIONS, "kind": vocab.COUNT_KINDS}
+"""Instance fields that name a category, and the names of their values."""
+
+
+def make_eval_envs(cfg, num_envs: int, difficulty: int | None = None, split: str | None = None):
+    kwargs = cfg.env_kwargs()
+    if difficulty is not None:
+        kwargs["difficulty"] = difficulty
+    if split is not None:
+        kwargs["split"] = split
+    return gym.make_vec(cfg.env_id, num_envs=num_envs, render_mode="ansi", **kwargs)
+
+
+def valid_levels(envs) -> list[int]:
+    task = envs.unwrapped.task
+    levels = []
+    for level in sorted(task.levels):
+        try:
+            task.check_level(level)
+        except ValueError:
+            continue
+        levels.append(level)
+    return levels
+
+
+def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, samples: int = 0):
+    """Play ``episodes`` episodes; return per-episode success and category, transitions, texts."""
+    n = envs.num_envs
+    success, categories, texts = [], [], []
+    obs_rows, action_rows, next_rows = [], [], []
+    rounds = math.ceil(episodes / n)
+    for r in range(rounds):
+        obs, _ = envs.reset(seed=seed if r == 0 else None)
+        fields = envs.states.fields
+        category = next((k for k in CATEGORY_FIELDS if k in fields), None)
+        lines = [[line] for line in envs.render()] if len(texts) < samples else None
+        episode_success = np.zeros(n, dtype=bool)
+        for _t in range(envs.unwrapped.episode_length):
+            actions = np.asarray(agent.act(obs, greedy=greedy), dtype=np.int64)
+            new_obs, _rew, terminated, _trunc, infos = envs.step(actions)
+            next_obs = infos["final_obs"] if "final_obs" in infos else new_obs
+            obs_rows.append(obs)
+            action_rows.append(actions)
+            next_rows.append(next_obs)
+            episode_success |= (
+                infos["final_info"]["episode_success"] if terminated.all() else (infos["success"])
+            )
+            if lines is not None:
+                for i, line in enumerate(lines):
+                    line.append(_describe_step(envs, actions[i], next_obs[i]))
+            obs = new_obs
+        success.append(episode_success)
+        if category:
+            names = CATEGORY_FIELDS[category]
+            categories.extend(names[int(c)] for c in fields[category])
+        if lines is not None:
+            texts.extend(" ".join(line) for line in lines[: samples - len(texts)])
+    take = episodes
+    return {
+        "success": np.concatenate(success)[:take],
+        "categories": categories[:take] if categories else None,
+        "category_field": category if categories else None,
+        "obs": np.concatenate(obs_rows),
+        "actions": np.concatenate(action_rows),
+        "next_obs": np.concatenate(next_rows),
+        "texts": texts,
+    }
+
+
+def _describe_step(envs, action: int, next_obs: np.ndarray) -> str:
+    feedback = {vocab.CORRECT: "correct", vocab.WRONG: "wrong"}.get(int(next_obs[-1]), "?")
+    answer = envs.unwrapped.task.describe_answer(int(action))
+    return f"A: {answer} ({feedback})"
+
+
+def greedy_success(cfg, agent, episodes: int, seed: int, difficulty: int | None = None) -> float:
+    envs = make_eval_envs(cfg, min(episodes, MAX_EVAL_ENVS), difficulty)
+    try:
+        return float(run_episodes(envs, agent, episodes, seed)["success"].mean())
+    finally:
+        envs.close()
+
+
+@torch.no_grad()
+def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> dict:
+    """Policy entropy, world-model loss / token error / exact rate, VQ usage on transitions."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = model(torch.as_tensor(obs))
+        metrics: dict[str, Any] = {
+            "policy_entropy": float(Categorical(logits=out["logits"]).entropy().mean())
+        }
+        if model.wm_head is not None:
+            logits = model.world_model_logits(out["hidden"], torch.as_tensor(actions))
+            wm = model.world_model_stats(logits, torch.as_tensor(next_obs))
+            metrics["world_model_loss"] = float(wm["loss"])
+            metrics["world_model_token_error"] = float(wm["token_error"])
+            metrics["world_model_obs_error"] = float(1 - wm["sample_exact"].mean())
+        if model.vq is not None:
+            codes = out["vq_codes"]
+            counts = torch.bincount(codes, minlength=model.vq.num_codes).float()
+            probs = counts / counts.sum()
+            metrics["vq_usage"] = float((counts > 0).float().mean())
+            metrics["vq_codes_used"] = int((counts > 0).sum())
+            metrics["vq_perplexity"] = float(torch.exp(-(probs * torch.log(probs + 1e-10)).sum()))
+        return metrics
+    finally:
+        model.train(was_training)
+
+
+def full_evaluation(cfg, model, agent, episodes: int, seed: int, split: str | None = None,
+                    samples: int = 5, difficulty: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Everything ``python -m agents.evaluate`` reports, as a JSON-ready dict."""
+    num_envs = min(episodes, MAX_EVAL_ENVS)
+    main_level = cfg.difficulty if difficulty is None else difficulty
+    envs = make_eval_envs(cfg, num_envs, main_level, split)
+    try:
+        levels = valid_levels(envs)
+        main = run_episodes(envs, agent, episodes, seed, samples=samples)
+        # the world model under uniformly random actions (right and wrong answers alike)
+        rng = np.random.default_rng(seed + 1)
+        random_agent = _Uniform(envs.single_action_space.n, rng)
+        rand = run_episodes(envs, random_agent, min(episodes, 1024), seed + 1)
+    finally:
+        envs.close()
+    result: dict[str, Any] = {
+        "task": cfg.task_name,
+        "difficulty": main_level,
+        "split": split if split is not None else cfg.split,
+        "episodes": int(len(main["success"])),
+        "success_rate": float(main["success"].mean()),
+        "per_difficulty": {},
+        "samples": main["texts"],
+    }
+    if main["categories"] is not None:
+        table: dict[str, dict[str, float]] = {}
+        for name in dict.fromkeys(sorted(main["categories"])):
+            mask = np.array([c == name for c in main["categories"]])
+            correct = int(main["success"][mask].sum())
+            table[name] = {"correct": correct, "total": int(mask.sum()),
+                           "accuracy": correct / int(mask.sum())}  # fmt: skip
+        result["per_category_field"] = main["category_field"]
+        result["per_category"] = table
+    if difficulty is None:
+        for level in levels:
+            if level == main_level:
+                rate = result["success_rate"]
+            else:
+                envs = make_eval_envs(cfg, num_envs, level, split)
+                try:
+                    rate = float(run_episodes(envs, agent, episodes, seed)["success"].mean())
+                finally:
+                    envs.close()
+            result["per_difficulty"][str(level)] = rate
+    else:
+        result["per_difficulty"][str(main_level)] = result["success_rate"]
+    if model is not None:
+        result.update(model_metrics(model, main["obs"], main["actions"], main["next_obs"]))
+        if model.wm_head is not None:
+            rnd = model_metrics(model, rand["obs"], rand["actions"], rand["next_obs"])
+            result["world_model_random_actions"] = {
+                k: rnd[k] for k in rnd if k.startswith("world_model")
+            }
+    return result
+
+
+class _Uniform:
+    def __init__(self, n: int, rng: np.random.Generator):
+        self.n, self.rng = n, rng
+
+    def act(self, obs, greedy=True):
+        return self.rng.integers(0, self.n, size=len(obs))
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The evaluation as text, with the per-relation table in the Concept Learner's form."""
+    lines = [
+        f"Task {result['task']} (difficulty {result['difficulty']}"
+        + (f", split {result['split']}" if result.get("split") else "")
+        + ")",
+        f"Eval accuracy over {result['episodes']} examples: {result['success_rate']:.4f}",
+    ]
+    if result.get("per_category"):
+        label = "relation" if result.get("per_category_field") == "relation" else "kind"
+        lines.append(f"Per-{label} accuracy:")
+        width = max(len(name) for name in result["per_category"])
+        for name, row in result["per_category"].items():
+            lines.append(
+                f"{name:<{width}} : {row['correct']}/{row['total']} = {row['accuracy']:.3f}"
+            )
+    if result.get("per_difficulty"):
+        lines.append("Per-difficulty accuracy (greedy):")
+        for level, rate in result["per_difficulty"].items():
+            lines.append(f"level {level} : {rate:.3f}")
+    if "policy_entropy" in result:
+        lines.append(f"Policy entropy (nats): {result['policy_entropy']:.4f}")
+    if "world_model_loss" in result:
+        lines.append(
+            "World model on greedy actions: token error "
+            f"{result['world_model_token_error']:.4f}, observation error "
+            f"{result['world_model_obs_error']:.4f}, cross-entropy {result['world_model_loss']:.4f}"
+        )
+        rnd = result.get("world_model_random_actions")
+        if rnd:
+            lines.append(
+                "World model on random actions: token error "
+                f"{rnd['world_model_token_error']:.4f}, observation error "
+                f"{rnd['world_model_obs_error']:.4f}, cross-entropy {rnd['world_model_loss']:.4f}"
+            )
+    if "vq_usage" in result:
+        lines.append(
+            f"VQ: {result['vq_codes_used']} codes used ({result['vq_usage']:.3f} of the codebook), "
+            f"perplexity {result['vq_perplexity']:.2f}"
+        )
+    if result.get("samples"):
+        lines.append("Sample episodes:")
+        lines.extend(f"  {text}" for text in result["samples"])
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""PPO (clipped surrogate, GAE, value loss, entropy bonus, gradient clipping, minibatch epochs),
+after CleanRL's ``ppo.py``, plus the world-model and VQ losses. Read top to bottom.
+
+The trainer hands over a rollout of ``T`` vector steps from ``N`` envs as tensors of shape
+(T, N, ...): ``obs``, ``actions``, ``logprobs``, ``values``, ``rewards``, ``dones``,
+``next_obs`` and ``next_value`` (N,), the value of the observation after the rollout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.distributions import Categorical
+
+from agents.optim import GradientStep
+
+
+class PPO:
+    name = "ppo"
+
+    def __init__(self, model, cfg):
+        self.model, self.cfg = model, cfg
+        self.step = GradientStep(model, cfg)
+
+    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg, model = self.cfg, self.model
+        T, N = batch["actions"].shape
+
+        # 1. Generalised advantage estimation (dones[t]: the episode ended after step t).
+        advantages = torch.zeros_like(batch["rewards"])
+        last_gae = torch.zeros(N)
+        for t in reversed(range(T)):
+            next_value = batch["next_value"] if t == T - 1 else batch["values"][t + 1]
+            not_done = 1.0 - batch["dones"][t]
+            delta = batch["rewards"][t] + cfg.gamma * next_value * not_done - batch["values"][t]
+            last_gae = delta + cfg.gamma * cfg.gae_lambda * not_done * last_gae
+            advantages[t] = last_gae
+        returns = advantages + batch["values"]
+
+        # 2. Flatten the rollout.
+        b_obs = batch["obs"].reshape(T * N, -1)
+        b_next_obs = batch["next_obs"].reshape(T * N, -1)
+        b_actions = batch["actions"].reshape(-1)
+        b_logprobs = batch["logprobs"].reshape(-1)
+        b_values = batch["values"].reshape(-1)
+        b_advantages = advantages.reshape(-1)
+        b_returns = returns.reshape(-1)
+
+        # 3. Minibatch epochs of the clipped objective.
+        batch_size = T * N
+        minibatch_size = batch_size // cfg.num_minibatches
+        clip_fracs, sums, count = [], {}, 0
+        for _epoch in range(cfg.update_epochs):
+            order = torch.randperm(batch_size)
+            for start in range(0, minibatch_size * cfg.num_minibatches, minibatch_size):
+                mb = order[start : start + minibatch_size]
+                out = model(b_obs[mb])
+                dist = Categorical(logits=out["logits"])
+                new_logprob = dist.log_prob(b_actions[mb])
+                entropy = dist.entropy().mean()
+                log_ratio = new_logprob - b_logprobs[mb]
+                ratio = log_ratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                    clip_fracs.append(((ratio - 1.0).abs() > cfg.clip_coef).float().mean().item())
+
+                mb_adv = b_advantages[mb]
+                if cfg.norm_adv and len(mb) > 1:
+                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                pg_loss1 = -mb_adv * ratio
+                pg_loss2 = -mb_adv * torch.clamp(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                policy_loss = torch.max(pg_loss1, pg_loss2).mean()
+
+                new_value = out["value"]
+                if cfg.clip_vloss:
+                    v_unclipped = (new_value - b_returns[mb]) ** 2
+                    v_clipped = b_values[mb] + torch.clamp(
+                        new_value - b_values[mb], -cfg.clip_coef, cfg.clip_coef
+                    )
+                    v_loss = 0.5 * torch.max(v_unclipped, (v_clipped - b_returns[mb]) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((new_value - b_returns[mb]) ** 2).mean()
+
+                loss = policy_loss - cfg.entropy_coef * entropy + cfg.value_coef * v_loss
+                parts = {
+                    "losses/policy": policy_loss.item(),
+                    "losses/value": v_loss.item(),
+                    "losses/entropy": entropy.item(),
+                    "losses/approx_kl": approx_kl.item(),
+                }
+                if model.wm_head is not None:
+                    wm_logits = model.world_model_logits(out["hidden"], b_actions[mb])
+                    wm = model.world_model_stats(wm_logits, b_next_obs[mb])
+                    loss = loss + cfg.world_model_coef * wm["loss"]
+                    parts["losses/world_model"] = wm["loss"].item()
+                    parts["world_model/token_error"] = wm["token_error"].item()
+                if model.vq is not None:
+                    loss = loss + cfg.vq_coef * out["vq_loss"]
+                    parts["losses/vq"] = out["vq_loss"].item()
+                    parts["vq/perplexity"] = out["vq_perplexity"].item()
+                    parts["vq/usage"] = out["vq_usage"].item()
+                parts["losses/grad_norm"] = self.step(loss)
+                for key, value in parts.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                count += 1
+            if cfg.target_kl is not None and approx_kl.item() > cfg.target_kl:
+                break
+
+        # 4. Averages over the minibatches, and how well the value function explains returns.
+        metrics = {key: value / count for key, value in sums.items()}
+        metrics["losses/clipfrac"] = float(np.mean(clip_fracs))
+        var_y = b_returns.var().item() if batch_size > 1 else 0.0
+        metrics["losses/explained_variance"] = (
+            float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
+        )
+        return metrics
+
+    def state_dict(self) -> dict:
+        return {"step": self.step.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step.load_state_dict(state["step"])

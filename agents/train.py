@@ -1,0 +1,89 @@
+"""``python -m agents.train``: train an agent on a WMIL environment.
+
+    python -m agents.train --config configs/mvp.yaml            # the locked MVP
+    python -m agents.train --task pattern_echo --num_actions 8 --hidden_dim 64 --num_layers 2 \\
+        --algorithm reinforce --parent deterministic --max_steps 10000
+    python -m agents.train --config configs/ppo.yaml --seed 3 --run_dir runs/ppo_s3
+    python -m agents.train --resume runs/ppo_s3 --max_steps 20000   # continue a run
+
+Flags override the config file, which overrides the defaults (``agents.config.Config``).
+``--max_steps`` counts environment steps over all vector envs. Ctrl-C stops at the end of the
+current update and writes a checkpoint that ``--resume`` continues from exactly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from agents.checkpoint import CheckpointError, load_checkpoint
+from agents.config import ConfigError, config_from_dict, describe_fields, load_yaml, parse_flags
+
+USAGE = __doc__
+
+
+def build(argv: list[str]):
+    """(Trainer, message) from command-line arguments; raises ConfigError / CheckpointError."""
+    from agents.trainer import Trainer, resume_config
+
+    values, extra = parse_flags(argv, extra=("config", "resume"))
+    if "resume" in extra:
+        if "config" in extra:
+            raise ConfigError(
+                "--config cannot be combined with --resume (the run keeps its config)"
+            )
+        run_dir = Path(extra["resume"])
+        checkpoint = load_checkpoint(run_dir)
+        if run_dir.is_file():
+            run_dir = run_dir.parent if run_dir.name == "checkpoint.pt" else run_dir.parent.parent
+        values.pop("run_dir", None)
+        cfg = resume_config(checkpoint, values)
+        cfg.run_dir = str(run_dir)
+        trainer = Trainer(cfg, run_dir, checkpoint=checkpoint)
+        return trainer, f"resuming {run_dir} at step {trainer.step:,}"
+    base = config_from_dict(load_yaml(extra["config"])) if "config" in extra else None
+    cfg = config_from_dict(values, base=base).validate()
+    trainer = Trainer(cfg)
+    existing = [p for p in ("checkpoint.pt", "summary.json") if (trainer.run_dir / p).exists()]
+    if existing:
+        raise ConfigError(
+            f"run directory {str(trainer.run_dir)!r} already holds a run ({', '.join(existing)}); "
+            f"continue it with --resume {trainer.run_dir} or choose another --run_dir"
+        )
+    trainer.cfg.run_dir = str(trainer.run_dir)
+    return trainer, f"training in {trainer.run_dir}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE + "\nFlags (config keys):\n  --config FILE.yaml\n  --resume RUN_DIR\n"
+              + describe_fields())  # fmt: skip
+        return 0
+    from agents.trainer import format_criteria
+
+    try:
+        trainer, message = build(argv)
+    except (ConfigError, CheckpointError, ValueError, TypeError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from agents.model import parameter_count
+
+    cfg = trainer.cfg
+    print(
+        f"{message}: {cfg.env_id} ({cfg.num_envs} envs), {cfg.algorithm}, "
+        f"{parameter_count(trainer.model):,} parameters, {cfg.max_steps:,} steps",
+        flush=True,
+    )
+    summary = trainer.train()
+    if not summary["finished"]:
+        print(
+            f"stopped at step {summary['steps']:,}; continue with: "
+            f"python -m agents.train --resume {trainer.run_dir}"
+        )
+    print(format_criteria(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Offline instance files: ``python -m teachers.generate --task TASK --count N --out PATH``.
+
+Online (default ``--provider openai``): each instance comes from the generator prompt (the LLM
+parent's ``instance`` request, with a per-line seed drawn from ``--seed``), is checked against
+the level's schema and the task's rules, and, with ``--critic``, is checked once more by a critic
+prompt. An instance the LLM could not give, or that the critic rejects, is replaced by one the
+rules draw (``"source": "rules"``), so the file always has ``--count`` lines. ``--offline``
+writes the same format from the rules alone, with no API and no key. Train from a file with
+``parent="replay:PATH"``.
+
+File format: JSON Lines, UTF-8, one instance per line, written atomically. Keys:
+
+- ``format``: ``"wmil-instances/1"``;
+- ``task``, ``level``, ``num_actions``, ``task_options`` (``relations``/``split`` if the task
+  has them): what the instance is for;
+- ``fields``: the task's instance fields (integers, the task's own names, e.g.
+  ``{"relation": 3, "a": 12, "b": 14}``);
+- ``answer``: the answer the file asserts (with ``--policy strict``, the rule's answer);
+- ``question``: the instance as a sentence (``task.describe``), for people;
+- ``source``: ``"llm"`` or ``"rules"``; ``provider``: ``"openai:MODEL"`` or null;
+  ``prompt_version``;
+- ``checks``: ``{"rule_answer": int, "llm_answer": int | null, "agreed": bool | null,
+  "critic": "accepted" | "rejected" | null}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from teachers import prompts
+from teachers.cache import MODES
+from teachers.llm import POLICIES, LLMParent
+from teachers.schemas import CRITIQUE_SCHEMA, instance_problem, instance_schema
+from wmil_envs.tasks import TASKS, make_task
+from wmil_envs.tasks.base import Task
+
+FORMAT = "wmil-instances/1"
+
+
+def _record(task: Task, level: int, fields: dict[str, int], answer: int, **extra) -> dict:
+    one = {k: np.asarray([v]) for k, v in fields.items()}
+    options = prompts.task_config(task)
+    return {
+        "format": FORMAT,
+        "task": task.name,
+        "level": level,
+        "num_actions": task.num_actions,
+        "task_options": {k: v for k, v in options.items() if k not in ("name", "num_actions")},
+        "fields": {k: int(v) for k, v in fields.items()},
+        "answer": int(answer),
+        "question": task.describe({k: int(v) for k, v in fields.items()}),
+        "prompt_version": prompts.PROMPT_VERSION,
+        "checks": {
+            "rule_answer": int(task.answer(one)[0]),
+            "llm_answer": None,
+            "agreed": None,
+            "critic": None,
+        },
+        **extra,
+    }
+
+
+def offline_records(task: Task, level: int, count: int, seed: int) -> list[dict]:
+    """``count`` instances drawn by the rules (no API)."""
+    fields = task.generate(np.random.default_rng(seed), count, level)
+    answers = task.answer(fields)
+    return [
+        _record(
+            task,
+            level,
+            {k: int(v[i]) for k, v in fields.items()},
+            int(answers[i]),
+            source="rules",
+            provider=None,
+        )
+        for i in range(count)
+    ]
+
+
+def llm_records(
+    parent: LLMParent, task: Task, level: int, count: int, seed: int, critic: bool
+) -> list[dict]:
+    """``count`` instances from the LLM, validated (and criticised), rules where unusable."""
+    rng = np.random.default_rng(seed)
+    fallback = task.generate(rng, count, level)
+    seeds = rng.integers(0, 2**31 - 1, size=count)
+    schema = instance_schema(task, level)
+    names = list(fallback)
+    provider = f"{parent.provider}:{parent.model}"
+
+    def one(i: int) -> dict:
+        rules = {k: int(v[i]) for k, v in fallback.items()}
+        system, user = prompts.instance_prompt(task, level, int(seeds[i]))
+        answer = parent.ask(
+            "instance",
+            system,
+            user,
+            schema,
+            check=lambda a: instance_problem(task, level, {k: a[k] for k in names}),
+        )
+        if answer is None:
+            record = _record(
+                task,
+                level,
+                rules,
+                int(task.answer({k: np.asarray([v]) for k, v in rules.items()})[0]),
+                source="rules",
+                provider=None,
+            )
+            return record
+        fields = {k: answer[k] for k in names}
+        record = _record(task, level, fields, answer["answer"], source="llm", provider=provider)
+        checks = record["checks"]
+        checks["llm_answer"] = answer["answer"]
+        checks["agreed"] = answer["answer"] == checks["rule_answer"]
+        if parent.policy != "off":
+            parent._count(checked=1, disagreements=0 if checks["agreed"] else 1)
+        if parent.policy == "strict":
+            record["answer"] = checks["rule_answer"]
+        if critic:
+            system, user = prompts.critique_prompt(task, level, int(seeds[i]), answer)
+            verdict = parent.ask("critique", system, user, CRITIQUE_SCHEMA)
+            accepted = (
+                verdict is not None and verdict["valid"] and (verdict["answer"] == record["answer"])
+            )
+            if not accepted:
+                replaced = _record(
+                    task,
+                    level,
+                    rules,
+                    int(task.answer({k: np.asarray([v]) for k, v in rules.items()})[0]),
+                    source="rules",
+                    provider=None,
+                )
+                replaced["checks"]["critic"] = "rejected"
+                return replaced
+            checks["critic"] = "accepted"
+        return record
+
+    return parent._map(one, count)
+
+
+def write_jsonl(path: str | os.PathLike, records: list[dict]) -> None:
+    """Write ``records`` as JSON Lines, atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m teachers.generate",
+        description="Write a JSON Lines file of task instances from an LLM (checked by the "
+        "rules) or, with --offline, from the rules alone.",
+    )
+    p.add_argument("--task", required=True, choices=sorted(TASKS))
+    p.add_argument("--count", required=True, type=_positive)
+    p.add_argument("--out", required=True)
+    p.add_argument("--level", type=int, default=0)
+    p.add_argument("--num-actions", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--offline", action="store_true", help="rules only: no API, no key")
+    p.add_argument("--provider", choices=("openai", "anthropic"), default="openai")
+    p.add_argument("--model", default="gpt-4o-mini")
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--critic", action="store_true", help="a critic pass over every instance")
+    p.add_argument("--policy", choices=POLICIES, default="strict")
+    p.add_argument("--mode", choices=MODES, default=None, help="cache mode (WMIL_LLM_MODE)")
+    p.add_argument("--cache-dir", default=None, help="cache directory (WMIL_LLM_CACHE_DIR)")
+    p.add_argument("--concurrency", type=_positive, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        task = make_task(args.task, num_actions=args.num_actions)
+        level = task.check_level(args.level)
+    except (TypeError, ValueError) as error:
+        parser().error(str(error))
+    if args.offline:
+        records = offline_records(task, level, args.count, args.seed)
+        summary: dict[str, Any] = {"source": "rules"}
+    else:
+        from teachers import PROVIDERS
+
+        parent = PROVIDERS[args.provider](
+            model=args.model,
+            base_url=args.base_url,
+            policy=args.policy,
+            mode=args.mode,
+            cache_dir=args.cache_dir,
+            concurrency=args.concurrency,
+        )
+        records = llm_records(parent, task, level, args.count, args.seed, args.critic)
+        parent.close()
+        summary = parent.stats()
+        summary["from_llm"] = sum(r["source"] == "llm" for r in records)
+        summary["critic_rejected"] = sum(r["checks"]["critic"] == "rejected" for r in records)
+    write_jsonl(args.out, records)
+    print(json.dumps({"out": args.out, "count": len(records), **summary}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

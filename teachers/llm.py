@@ -1,0 +1,596 @@
+"""LLM parents: the Parent protocol answered by an LLM, checked by the task's rules.
+
+``OpenAIParent`` talks to any OpenAI-compatible Chat Completions server through the official
+``openai`` SDK (OpenAI, vLLM, llama.cpp server, Ollama; structured output by ``response_format``
+json_schema). ``AnthropicParent`` talks to Anthropic Messages through the official ``anthropic``
+SDK (structured output by a forced tool call). Both share :class:`LLMParent`: prompts, schema
+checks, validators, the disk cache, concurrency, fault handling and ``stats()``.
+
+Settings (keyword arguments; the defaults come from these environment variables):
+
+================  ==========================  =============================================
+argument          environment variable        allowed values (default)
+================  ==========================  =============================================
+cache_dir         WMIL_LLM_CACHE_DIR          a directory (``~/.cache/wmil/llm``)
+mode              WMIL_LLM_MODE               live, record, replay (record)
+policy            WMIL_LLM_POLICY             strict, advisory, off (strict)
+on_error          WMIL_LLM_ON_ERROR           fallback, raise (fallback)
+concurrency       WMIL_LLM_CONCURRENCY        calls in flight per batch, >= 1 (8)
+timeout           WMIL_LLM_TIMEOUT            seconds per HTTP request, > 0 (30)
+max_retries       WMIL_LLM_MAX_RETRIES        SDK retries of transient faults, >= 0 (2)
+invalid_retries   WMIL_LLM_INVALID_RETRIES    re-asks after an unusable answer, >= 0 (1)
+roles             WMIL_LLM_ROLES              comma list of generate,reward,transition (all)
+temperature       --                          float (0.0)
+max_tokens        --                          int (512)
+================  ==========================  =============================================
+
+API keys come only from the environment (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), read by
+the SDKs; base URLs from ``base_url=`` or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. Neither
+is ever part of a cache key, a cache file, ``repr`` or ``stats()``.
+
+Outcomes of faults (the SDK retries transient faults ``max_retries`` times first):
+
+- 429, 408, 409, 5xx, timeouts, refused connections: after the SDK's retries, ``on_error``:
+  ``fallback`` uses the rule's answer (counted in ``fallbacks`` and ``errors``), ``raise``
+  raises :class:`TeacherError`;
+- other 4xx (bad key 401, unknown model 404, bad request 400...): :class:`TeacherError` at
+  once, whatever ``on_error`` (a configuration error, not a fault to paper over);
+- non-JSON body, body of the wrong shape, answer failing the schema or the validators' sanity
+  checks, refusal: re-asked ``invalid_retries`` times, then ``on_error`` as above (counted in
+  ``invalid`` / ``refusals``);
+- replay mode and no cached answer: :class:`CacheMiss`, always.
+
+Fallback answers are never cached; only schema-valid LLM answers are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from teachers import prompts
+from teachers.cache import MODES, CacheMiss, DiskCache, cache_key
+from teachers.schemas import (
+    REWARD_SCHEMA,
+    instance_problem,
+    instance_schema,
+    schema_problem,
+    transition_schema,
+)
+from wmil_envs import vocab
+from wmil_envs.parent import SUCCESS_THRESHOLD
+from wmil_envs.state import StateBatch
+from wmil_envs.tasks.base import Task
+
+POLICIES = ("strict", "advisory", "off")
+"""strict: use the rule's answer and count disagreements; advisory: use the LLM's answer and
+count disagreements; off: use the LLM's answer, no comparison."""
+ON_ERROR = ("fallback", "raise")
+ROLES = ("generate", "reward", "transition")
+
+
+class TeacherError(RuntimeError):
+    """An LLM parent could not get a usable answer, or was configured wrongly."""
+
+
+class InvalidAnswer(ValueError):
+    """The LLM's reply cannot be used: not JSON, wrong shape, fails the schema."""
+
+
+class Refusal(InvalidAnswer):
+    """The model refused to answer."""
+
+
+def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; use one of {', '.join(allowed)}")
+    return value
+
+
+def _number(name: str, value: Any, cast: type, low: float, strict_low: bool = False):
+    try:
+        number = cast(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be a {cast.__name__}") from None
+    if number < low or (strict_low and number == low):
+        relation = ">" if strict_low else ">="
+        raise ValueError(f"{name}={value!r} must be {relation} {low}")
+    return number
+
+
+def _env(name: str, default: Any) -> Any:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+class LLMParent:
+    """Common machinery of the LLM parents; subclasses implement :meth:`_request`."""
+
+    provider: str = ""
+    key_variable: str = ""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        mode: str | None = None,
+        policy: str | None = None,
+        on_error: str | None = None,
+        concurrency: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        invalid_retries: int | None = None,
+        roles: Sequence[str] | str | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        client: Any = None,
+    ):
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"model must be a non-empty string, got {model!r}")
+        self.model = model
+        self.base_url = base_url
+        self.cache_dir = os.fspath(
+            _env("WMIL_LLM_CACHE_DIR", "~/.cache/wmil/llm") if cache_dir is None else cache_dir
+        )
+        self.mode = _choice(
+            "mode", _env("WMIL_LLM_MODE", "record") if mode is None else mode, MODES
+        )
+        self.policy = _choice(
+            "policy", _env("WMIL_LLM_POLICY", "strict") if policy is None else policy, POLICIES
+        )
+        self.on_error = _choice(
+            "on_error",
+            _env("WMIL_LLM_ON_ERROR", "fallback") if on_error is None else on_error,
+            ON_ERROR,
+        )
+        self.concurrency = _number(
+            "concurrency",
+            _env("WMIL_LLM_CONCURRENCY", 8) if concurrency is None else concurrency,
+            int,
+            1,
+        )
+        self.timeout = _number(
+            "timeout",
+            _env("WMIL_LLM_TIMEOUT", 30.0) if timeout is None else timeout,
+            float,
+            0.0,
+            strict_low=True,
+        )
+        self.max_retries = _number(
+            "max_retries",
+            _env("WMIL_LLM_MAX_RETRIES", 2) if max_retries is None else max_retries,
+            int,
+            0,
+        )
+        self.invalid_retries = _number(
+            "invalid_retries",
+            _env("WMIL_LLM_INVALID_RETRIES", 1) if invalid_retries is None else invalid_retries,
+            int,
+            0,
+        )
+        if roles is None:
+            roles = _env("WMIL_LLM_ROLES", ",".join(ROLES))
+        if isinstance(roles, str):
+            roles = [r.strip() for r in roles.split(",") if r.strip()]
+        for role in roles:
+            _choice("role", role, ROLES)
+        self.roles = tuple(roles)
+        self.temperature = _number("temperature", temperature, float, 0.0)
+        self.max_tokens = _number("max_tokens", max_tokens, int, 1)
+        self.cache = DiskCache(self.cache_dir)
+        self._client = client
+        self._setup_runtime()
+
+    # --- plumbing: lock, thread pool, pickling -------------------------------------------
+    def _setup_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._stats = {
+            name: 0.0
+            for name in (
+                "calls",
+                "cache_hits",
+                "fallbacks",
+                "errors",
+                "invalid",
+                "refusals",
+                "checked",
+                "disagreements",
+                "latency_total",
+            )
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_lock", "_pool", "_client", "_stats"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client = None
+        self._setup_runtime()
+
+    def close(self) -> None:
+        """Stop the worker threads (they also stop with the process)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(model={self.model!r}, mode={self.mode!r}, "
+            f"policy={self.policy!r}, roles={self.roles!r})"
+        )
+
+    def _count(self, **increments: float) -> None:
+        with self._lock:
+            for name, value in increments.items():
+                self._stats[name] += value
+
+    def stats(self) -> dict[str, float]:
+        """Counters since construction: calls (HTTP requests that returned or failed),
+        cache_hits, fallbacks (rule used because the LLM gave no usable answer), errors
+        (transport faults after retries), invalid and refusals (unusable answers), checked and
+        disagreements (answers compared with the rules), disagreement_rate, mean_latency_s."""
+        with self._lock:
+            out = {k: float(v) for k, v in self._stats.items() if k != "latency_total"}
+            calls = self._stats["calls"]
+            out["mean_latency_s"] = self._stats["latency_total"] / calls if calls else 0.0
+        out["disagreement_rate"] = out["disagreements"] / out["checked"] if out["checked"] else 0.0
+        return out
+
+    def _map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
+        """``fn(i)`` for ``i < n``, at most ``concurrency`` at a time, results in order."""
+        if n == 1 or self.concurrency == 1:
+            return [fn(i) for i in range(n)]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="wmil-llm"
+                )
+            pool = self._pool
+        return list(pool.map(fn, range(n)))
+
+    # --- one question to the LLM ---------------------------------------------------------
+    def _sampling(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens}
+
+    def _get_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _make_client(self) -> Any:
+        raise NotImplementedError
+
+    def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
+        """Send one request; return the parsed answer or raise InvalidAnswer / Refusal."""
+        raise NotImplementedError
+
+    def _transient(self, error: Exception) -> bool | None:
+        """True: a transient fault (already retried by the SDK); False: a configuration error
+        reported by the server; None: not an SDK error."""
+        raise NotImplementedError
+
+    def ask(
+        self,
+        name: str,
+        system: str,
+        user: str,
+        schema: dict[str, Any],
+        check: Callable[[Any], str | None] | None = None,
+    ) -> Any | None:
+        """A schema-valid answer (from the cache or the API), or None: use the rule instead.
+
+        ``check`` adds a semantic check (returns a problem or None). Raises CacheMiss in replay
+        mode on a miss, TeacherError on configuration errors or when ``on_error='raise'``.
+        """
+        request = {
+            "provider": self.provider,
+            "model": self.model,
+            "prompt_version": prompts.PROMPT_VERSION,
+            "name": name,
+            "system": system,
+            "user": user,
+            "schema": schema,
+            "sampling": self._sampling(),
+        }
+        key = cache_key(request)
+
+        def problem_of(answer: Any) -> str | None:
+            return schema_problem(answer, schema) or (check(answer) if check else None)
+
+        if self.mode != "live":
+            cached = self.cache.get(key)
+            if cached is not None and problem_of(cached) is None:
+                self._count(cache_hits=1)
+                return cached
+            if self.mode == "replay":
+                raise CacheMiss(
+                    f"replay mode: no cached {name!r} answer of {self.provider}:{self.model} "
+                    f"(key {key}) in cache_dir {self.cache_dir!r}; record it first with "
+                    "mode='record' (WMIL_LLM_MODE=record), or check that the model, prompt "
+                    "version, task settings and sampling match the recording"
+                )
+        client = self._get_client()
+        last: Exception | None = None
+        for _ in range(1 + self.invalid_retries):
+            start = time.perf_counter()
+            try:
+                answer = self._request(client, name, system, user, schema)
+                problem = problem_of(answer)
+                if problem:
+                    raise InvalidAnswer(f"answer fails the schema: {problem}")
+            except Refusal as error:
+                self._count(calls=1, refusals=1, latency_total=time.perf_counter() - start)
+                last = error
+                continue
+            except (InvalidAnswer, json.JSONDecodeError) as error:
+                self._count(calls=1, invalid=1, latency_total=time.perf_counter() - start)
+                last = error
+                continue
+            except Exception as error:
+                transient = self._transient(error)
+                if transient is None:
+                    raise
+                self._count(calls=1, latency_total=time.perf_counter() - start)
+                if not transient:
+                    status = getattr(error, "status_code", "?")
+                    raise TeacherError(
+                        f"{self.provider}:{self.model}: the server refused the request with "
+                        f"status {status} ({type(error).__name__}); check the model name, the "
+                        f"base URL and {self.key_variable}"
+                    ) from None
+                self._count(errors=1)
+                return self._give_up(name, error)
+            self._count(calls=1, latency_total=time.perf_counter() - start)
+            if self.mode == "record":
+                self.cache.put(key, request, answer)
+            return answer
+        return self._give_up(name, last)
+
+    def _give_up(self, name: str, error: Exception | None) -> None:
+        message = f"{self.provider}:{self.model}: no usable {name!r} answer: " + (
+            f"{type(error).__name__}: {error}" if error is not None else "unknown"
+        )
+        if self.on_error == "raise":
+            raise TeacherError(message + " (on_error='raise'; use 'fallback' to use the rule)")
+        self._count(fallbacks=1)
+        return None
+
+    # --- the Parent protocol -------------------------------------------------------------
+    def generate(self, task: Task, rng: np.random.Generator, n: int, level: int) -> StateBatch:
+        """``n`` instances from the LLM (one call each, concurrently); each is checked against
+        the level's schema and rules, and an unusable one is replaced by the rule's draw."""
+        level = task.check_level(level)
+        fields = task.generate(rng, n, level)  # the fallback draw; always taken, for determinism
+        if "generate" not in self.roles:
+            return StateBatch.new(task, fields)
+        seeds = rng.integers(0, 2**31 - 1, size=n)
+        schema = instance_schema(task, level)
+        names = list(fields)
+
+        def one(i: int) -> tuple[dict[str, int], int] | None:
+            system, user = prompts.instance_prompt(task, level, int(seeds[i]))
+            answer = self.ask(
+                "instance",
+                system,
+                user,
+                schema,
+                check=lambda a: instance_problem(task, level, {k: a[k] for k in names}),
+            )
+            return None if answer is None else ({k: answer[k] for k in names}, answer["answer"])
+
+        results = self._map(one, n)
+        fields = {k: np.array(v, dtype=np.int64, copy=True) for k, v in fields.items()}
+        llm_answer = np.full(n, -1, dtype=np.int64)
+        for i, result in enumerate(results):
+            if result is not None:
+                for k in names:
+                    fields[k][i] = result[0][k]
+                llm_answer[i] = result[1]
+        batch = StateBatch.new(task, fields)
+        used = llm_answer >= 0
+        self._judge(batch.answer[used], llm_answer[used])
+        if self.policy != "strict":
+            batch = dataclasses.replace(batch, answer=np.where(used, llm_answer, batch.answer))
+        return batch
+
+    def _judge(self, rule: np.ndarray, llm: np.ndarray) -> None:
+        if self.policy != "off" and len(rule):
+            self._count(checked=len(rule), disagreements=int((rule != llm).sum()))
+
+    def reward(self, states: StateBatch, actions: np.ndarray) -> np.ndarray:
+        """1.0 / 0.0 from the LLM's ``{"correct": bool}``, checked against the rule."""
+        actions = np.asarray(actions, dtype=np.int64)
+        # the task's rule on the instance (not states.answer, which is the LLM's if advisory)
+        rule = (actions == states.task.answer(states.fields)).astype(np.float64)
+        if "reward" not in self.roles:
+            return rule
+
+        def one(i: int) -> float | None:
+            system, user = prompts.reward_prompt(states[i], int(actions[i]))
+            answer = self.ask("reward", system, user, REWARD_SCHEMA)
+            return None if answer is None else float(answer["correct"])
+
+        results = self._map(one, len(states))
+        used = np.array([r is not None for r in results], dtype=bool)
+        llm = np.array([rule[i] if r is None else r for i, r in enumerate(results)])
+        self._judge(rule[used], llm[used])
+        return rule if self.policy == "strict" else llm
+
+    def transition(
+        self, states: StateBatch, actions: np.ndarray, rewards: np.ndarray
+    ) -> StateBatch:
+        """The next state's feedback from the LLM, checked against the rule's transition."""
+        actions = np.asarray(actions, dtype=np.int64)
+        rewards = np.asarray(rewards, dtype=np.float64)
+        rule = states.after(actions, rewards > SUCCESS_THRESHOLD)
+        if "transition" not in self.roles:
+            return rule
+        schema = transition_schema(states.task)
+
+        def one(i: int) -> int | None:
+            system, user = prompts.transition_prompt(states[i], int(actions[i]), rewards[i])
+            action = int(actions[i])
+            answer = self.ask(
+                "transition",
+                system,
+                user,
+                schema,
+                check=lambda a: (
+                    None
+                    if a["last_action"] == action
+                    else f"last_action={a['last_action']} but the agent's action was {action}"
+                ),
+            )
+            if answer is None:
+                return None
+            return vocab.CORRECT if answer["feedback"] == "correct" else vocab.WRONG
+
+        results = self._map(one, len(states))
+        used = np.array([r is not None for r in results], dtype=bool)
+        llm = np.array([rule.feedback[i] if r is None else r for i, r in enumerate(results)])
+        self._judge(rule.feedback[used], llm[used])
+        if self.policy == "strict":
+            return rule
+        return dataclasses.replace(rule, feedback=llm.astype(np.int64))
+
+
+class OpenAIParent(LLMParent):
+    """Chat Completions through the official ``openai`` SDK, structured by json_schema.
+
+    ``base_url`` includes ``/v1`` (``http://localhost:8000/v1`` for vLLM,
+    ``http://localhost:11434/v1`` for Ollama); default ``OPENAI_BASE_URL`` or OpenAI's. The
+    key is ``OPENAI_API_KEY`` (local servers accept any value, e.g. ``none``).
+    """
+
+    provider = "openai"
+    key_variable = "OPENAI_API_KEY"
+
+    def _make_client(self) -> Any:
+        try:
+            import openai
+        except ImportError as error:
+            raise ImportError(
+                "OpenAIParent needs the openai SDK: pip install 'wmil[llm]'"
+            ) from error
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise TeacherError(
+                "OPENAI_API_KEY is not set; set it in the environment (a local server such as "
+                "vLLM or Ollama accepts any value, e.g. OPENAI_API_KEY=none), or use "
+                "mode='replay' with a recorded cache"
+            )
+        return openai.OpenAI(
+            base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+        )
+
+    def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
+        response = client.chat.completions.create(
+            model=self.model,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": True},
+            },
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise InvalidAnswer("the reply has no choices (wrong shape)")
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        if message is None:
+            raise InvalidAnswer("the reply's choice has no message (wrong shape)")
+        if getattr(message, "refusal", None) or getattr(choice, "finish_reason", None) == (
+            "content_filter"
+        ):
+            raise Refusal(f"the model refused: {getattr(message, 'refusal', None)!r}")
+        content = getattr(message, "content", None)
+        if not isinstance(content, str):
+            raise InvalidAnswer(f"the message content is {content!r}, not a JSON string")
+        try:
+            return json.loads(content)
+        except json.JSONDecodeError:
+            raise InvalidAnswer(f"the message content is not JSON: {content[:80]!r}") from None
+
+    def _transient(self, error: Exception) -> bool | None:
+        import openai
+
+        if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
+            return True
+        if isinstance(error, openai.APIStatusError):
+            code = error.status_code
+            return code in (408, 409, 429) or code >= 500
+        return None
+
+
+class AnthropicParent(LLMParent):
+    """Anthropic Messages through the official ``anthropic`` SDK, structured by a forced tool.
+
+    ``base_url`` has no ``/v1``; default ``ANTHROPIC_BASE_URL`` or Anthropic's. The key is
+    ``ANTHROPIC_API_KEY``. anthropic 2.x has no ``temperature`` keyword: it is sent through
+    ``extra_body``.
+    """
+
+    provider = "anthropic"
+    key_variable = "ANTHROPIC_API_KEY"
+
+    def _make_client(self) -> Any:
+        try:
+            import anthropic
+        except ImportError as error:
+            raise ImportError(
+                "AnthropicParent needs the anthropic SDK: pip install 'wmil[llm]'"
+            ) from error
+        if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+            raise TeacherError(
+                "ANTHROPIC_API_KEY is not set; set it in the environment, or use mode='replay' "
+                "with a recorded cache"
+            )
+        return anthropic.Anthropic(
+            base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+        )
+
+    def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
+        response = client.messages.create(
+            model=self.model,
+            max_tokens=self.max_tokens,
+            system=system,
+            messages=[{"role": "user", "content": user}],
+            tools=[{"name": name, "description": f"Report the {name}.", "input_schema": schema}],
+            tool_choice={"type": "tool", "name": name},
+            extra_body={"temperature": self.temperature},
+        )
+        if getattr(response, "stop_reason", None) == "refusal":
+            raise Refusal("the model refused (stop_reason='refusal')")
+        for block in getattr(response, "content", None) or []:
+            if getattr(block, "type", None) == "tool_use" and getattr(block, "name", None) == name:
+                answer = getattr(block, "input", None)
+                if not isinstance(answer, dict):
+                    raise InvalidAnswer(f"the tool input is {answer!r}, not an object")
+                return answer
+        raise InvalidAnswer(f"the reply has no {name!r} tool_use block (wrong shape)")
+
+    def _transient(self, error: Exception) -> bool | None:
+        import anthropic
+
+        if isinstance(error, anthropic.APIConnectionError):
+            return True
+        if isinstance(error, anthropic.APIStatusError):
+            code = error.status_code
+            return code in (408, 409, 429) or code >= 500
+        return None
