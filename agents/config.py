@@ -51,8 +51,23 @@ class Config:
     split: str | None = None
     """numeric_relation / counting only: train, test, test_numbers or all (None = env default)."""
     curriculum: bool = False
-    """Raise the difficulty when the rolling success rate exceeds curriculum_threshold."""
-    curriculum_threshold: float = 0.9
+    """Raise the difficulty with mastery (wmil_envs.CurriculumManager; docs/curriculum.md).
+    Starts at ``difficulty``, which must be a level of the schedule."""
+    curriculum_threshold: float = 0.8
+    """Mastery threshold: promote when the training success rate over a full window of
+    episodes at the current level is at least this; in (0, 1]. The plan: 0.8."""
+    curriculum_window: int | None = None
+    """Episodes in the curriculum's window; None = max(100, episodes per update), so one
+    update's batch of episodes fits in it (see docs/curriculum.md)."""
+    curriculum_demotion_threshold: float | None = None
+    """Demote one level when the window's success rate is below this; in
+    (0, curriculum_threshold). None = never demote."""
+    curriculum_min_episodes: int = 0
+    """Episodes to play at a level before it may change."""
+    curriculum_schedule: list[int] | None = None
+    """Levels to walk through in order, e.g. [0, 2, 3]; None = every level up to max."""
+    curriculum_max_level: int | None = None
+    """Last level; None = the top level the task's num_actions allows."""
 
     # --- run ---
     algorithm: str = "reinforce"
@@ -173,6 +188,76 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def episodes_per_update(self) -> int:
+        return self.num_envs * self.rollout_steps // self.episode_length
+
+    def curriculum_kwargs(self) -> dict[str, Any]:
+        """``CurriculumManager`` settings from the ``curriculum_*`` keys (window resolved)."""
+        window = self.curriculum_window
+        if window is None:
+            window = max(100, self.episodes_per_update)
+        schedule = self.curriculum_schedule
+        return {
+            "schedule": None if schedule is None else list(schedule),
+            "max_level": self.curriculum_max_level,
+            "mastery_threshold": self.curriculum_threshold,
+            "window_size": window,
+            "demotion_threshold": self.curriculum_demotion_threshold,
+            "min_episodes": self.curriculum_min_episodes,
+            "start_level": self.difficulty,
+        }
+
+    def make_curriculum(self, task: Any):
+        """A ``CurriculumManager`` for ``task`` (the env's Task instance, or its name); a bad
+        setting is a ConfigError naming the config key."""
+        from wmil_envs.curriculum import CurriculumManager
+
+        try:
+            return CurriculumManager(task, **self.curriculum_kwargs())
+        except (TypeError, ValueError) as error:
+            text = str(error)
+            renames = [
+                ("schedule[", "curriculum_schedule["),
+                ("schedule [", "curriculum_schedule ["),
+                ("schedule must", "curriculum_schedule must"),
+                ("max_level", "curriculum_max_level"),
+                ("start_level", "difficulty"),
+            ]
+            for arg, key in renames:
+                text = text.replace(arg, key)
+            if "difficulty=" in text:
+                text += " (with curriculum on, difficulty is the level it starts at)"
+            text = text.replace("in the schedule", "in curriculum_schedule")
+            raise ConfigError(f"bad curriculum setting: {text}") from None
+
+    def _validate_curriculum(self) -> None:
+        _need(
+            0.0 < self.curriculum_threshold <= 1.0,
+            f"curriculum_threshold={self.curriculum_threshold!r} (the mastery threshold) "
+            "must be in (0, 1]",
+        )
+        _need(
+            self.curriculum_window is None or self.curriculum_window >= 1,
+            f"curriculum_window={self.curriculum_window!r} must be None or an integer >= 1",
+        )
+        demote = self.curriculum_demotion_threshold
+        _need(
+            demote is None or 0.0 < demote < self.curriculum_threshold,
+            f"curriculum_demotion_threshold={demote!r} must be None or in "
+            f"(0, curriculum_threshold={self.curriculum_threshold})",
+        )
+        _need(
+            self.curriculum_min_episodes >= 0,
+            f"curriculum_min_episodes={self.curriculum_min_episodes!r} must be an integer >= 0",
+        )
+        _need(
+            self.curriculum_schedule is None or len(self.curriculum_schedule) > 0,
+            "curriculum_schedule=[] must name at least one level (or be None for all levels)",
+        )
+        if self.curriculum:
+            self.make_curriculum(self.task_name)  # levels exist, schedule, start level
+
     def validate(self) -> Config:
         """Check every value; raise ConfigError naming the value and what is allowed."""
         _check_types(self)
@@ -209,7 +294,7 @@ class Config:
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate={self.learning_rate!r} must be a finite number > 0",
         )
-        for name in ["dropout", "curriculum_threshold", "gamma", "gae_lambda", "vq_decay"]:
+        for name in ["dropout", "gamma", "gae_lambda", "vq_decay"]:
             value = getattr(self, name)
             _need(0.0 <= value <= 1.0, f"{name}={value!r} must be in [0, 1]")
         for name in ["baseline_decay", "ema_decay", "grokfast_alpha"]:
@@ -246,6 +331,7 @@ class Config:
             _need(self.split is None, f"split is only for {', '.join(SPLIT_TASKS)}, not {task}")
         if task != "numeric_relation":
             _need(self.relations is None, f"relations is only for numeric_relation, not {task}")
+        self._validate_curriculum()
         _need(
             isinstance(self.parent, str) and self.parent != "",
             f"parent={self.parent!r} must be 'deterministic', 'openai:MODEL', "
@@ -258,6 +344,10 @@ class Config:
 # Types, YAML and flags
 
 
+INT_LIST = list[int]
+"""The kind of list-of-integer fields (``curriculum_schedule``), told apart from ``list``."""
+
+
 def _field_types() -> dict[str, tuple[type, bool]]:
     """field name -> (base type, optional); from the annotations (strings, PEP 604)."""
     out = {}
@@ -265,7 +355,8 @@ def _field_types() -> dict[str, tuple[type, bool]]:
         text = str(f.type).replace(" ", "")
         optional = text.endswith("|None")
         base = text.removesuffix("|None")
-        kind = {"int": int, "float": float, "bool": bool, "str": str, "list[str]": list}[base]
+        kind = {"int": int, "float": float, "bool": bool, "str": str, "list[str]": list,
+                "list[int]": INT_LIST}[base]  # fmt: skip
         out[f.name] = (kind, optional)
     return out
 
@@ -299,7 +390,9 @@ def _coerce(name: str, value: Any) -> Any:
             return None
         raise ConfigError(f"{name}=None is not allowed; give a {kind.__name__}")
     allowed = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
-               list: "a list of strings (comma-separated on the command line)"}[kind]  # fmt: skip
+               list: "a list of strings (comma-separated on the command line)",
+               INT_LIST: "a list of integers (comma-separated on the command line)",
+               }[kind]  # fmt: skip
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -325,6 +418,18 @@ def _coerce(name: str, value: Any) -> Any:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ValueError
             return str(value)
+        if kind is INT_LIST:
+            items = value
+            if isinstance(value, str):
+                items = [v.strip() for v in value.strip("[]").split(",") if v.strip()]
+            if not isinstance(items, (list, tuple)):
+                raise ValueError
+            out = []
+            for v in items:
+                if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+                    raise ValueError
+                out.append(int(v))
+            return out
         if kind is list:
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]

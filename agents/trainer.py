@@ -9,8 +9,17 @@ and resumed at an update boundary continues exactly as if it had never stopped (
 The world-model target is the raw next observation, ``infos["final_obs"]`` when an episode ends.
 
 Success rate (``charts/success_rate``) is the rolling rate over the last ``success_window``
-training episodes. A greedy evaluation runs every ``eval_every`` steps on a fixed set of fresh
-episodes, and its results go to ``summary.json`` (``greedy_evals``).
+training episodes (at the current level: the window is emptied when the curriculum changes it).
+A greedy evaluation runs every ``eval_every`` steps on a fixed set of fresh episodes, and its
+results go to ``summary.json`` (``greedy_evals``).
+
+Curriculum (``curriculum: true``): the vector env is wrapped in
+``wmil_envs.VectorCurriculumWrapper``, whose ``CurriculumManager`` (settings: the config's
+``curriculum_*`` keys) is fed every finished training episode and sets the level of the episodes
+that follow. Its state is in every checkpoint; its level changes, with the env step, CPU and
+wall seconds of each, go to ``summary.json`` (``curriculum.history``). At the end, a greedy
+evaluation at the target level (the curriculum's top level, else ``difficulty``) gives
+``target_greedy_success``.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from agents.model import AgentModel, ModelConfig, parameter_count
 from agents.ppo import PPO
 from agents.reinforce import Reinforce
 from agents.rewards import RewardVector, prediction_rewards
+from wmil_envs.wrappers import VectorCurriculumWrapper
 
 EVAL_SEED_OFFSET = 1_000_003
 RESUME_OVERRIDABLE = (
@@ -92,6 +102,11 @@ class Trainer:
             raise ConfigError("this trainer runs on CPU only for now (device='cpu')")
 
         self.envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
+        self.curriculum = None
+        if cfg.curriculum:
+            # checks the levels against this env's task (e.g. its num_actions)
+            self.curriculum = cfg.make_curriculum(self.envs.unwrapped.task)
+            self.envs = VectorCurriculumWrapper(self.envs, manager=self.curriculum)
         self.num_actions = int(self.envs.single_action_space.n)
         self.model = build_model(cfg, self.envs)
         if cfg.algorithm == "random":
@@ -104,7 +119,6 @@ class Trainer:
         # progress and history (all checkpointed)
         self.step = 0
         self.updates = 0
-        self.level = cfg.difficulty
         self.window: deque[float] = deque(maxlen=cfg.success_window)
         self.history: dict[str, list[float]] = {
             k: []
@@ -117,9 +131,33 @@ class Trainer:
             )  # fmt: skip
         }
         self.greedy_evals: list[dict[str, Any]] = []
-        self.elapsed = 0.0
+        self.level_times: list[dict[str, float]] = []
+        """CPU and wall seconds of each curriculum level change (parallel to its history)."""
+        self.elapsed = 0.0  # wall seconds of training, over all resumes
+        self.cpu_seconds = 0.0  # CPU seconds of this process's training, over all resumes
+        self._clock: tuple[float, float] | None = None  # (wall, cpu) at the start of train()
         if checkpoint is not None:
             self._restore(checkpoint)
+
+    @property
+    def level(self) -> int:
+        """The level of new training episodes."""
+        return self.curriculum.level if self.curriculum is not None else self.cfg.difficulty
+
+    @property
+    def target_level(self) -> int:
+        """The level the run is judged at: the curriculum's top level, else ``difficulty``."""
+        return self.curriculum.max_level if self.curriculum is not None else self.cfg.difficulty
+
+    def clocks(self) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of training so far, over all resumes."""
+        if self._clock is None:
+            return self.elapsed, self.cpu_seconds
+        wall, cpu = self._clock
+        return (
+            self.elapsed + time.perf_counter() - wall,
+            self.cpu_seconds + time.process_time() - cpu,
+        )
 
     # ------------------------------------------------------------------ state
     def _payload(self) -> dict[str, Any]:
@@ -138,22 +176,35 @@ class Trainer:
             "window": list(self.window),
             "history": self.history,
             "greedy_evals": self.greedy_evals,
-            "elapsed": self.elapsed,
+            "elapsed": self.clocks()[0],
+            "cpu_seconds": self.clocks()[1],
+            "curriculum": self.curriculum.state_dict() if self.curriculum is not None else None,
+            "level_times": self.level_times,
         }
 
     def _restore(self, ck: dict[str, Any]) -> None:
         self.model.load_state_dict(ck["model"])
         self.algo.load_state_dict(ck["algorithm"])
-        self.step, self.updates, self.level = int(ck["step"]), int(ck["updates"]), int(ck["level"])
+        self.step, self.updates = int(ck["step"]), int(ck["updates"])
         torch.set_rng_state(ck["rng"]["torch"])
         self.envs.reset(seed=self.cfg.seed)  # builds the env's state; the generator follows
         self.envs.np_random.bit_generator.state = ck["rng"]["env"]
-        self.envs.set_attr("difficulty", self.level)
+        if self.curriculum is not None:
+            if not ck.get("curriculum"):
+                raise ConfigError(
+                    "this checkpoint has no curriculum state (written before the trainer used "
+                    "wmil_envs' CurriculumManager); it cannot be resumed exactly with curriculum on"
+                )
+            self.envs.load_state_dict(ck["curriculum"])  # also sets the env's level
+            self.level_times = [dict(t) for t in ck.get("level_times", [])]
+        else:
+            self.envs.set_attr("difficulty", int(ck["level"]))
         np.random.set_state(_numpy_from_state(ck["rng"]["numpy"]))
         self.window.extend(ck["window"])
         self.history = {k: list(v) for k, v in ck["history"].items()}
         self.greedy_evals = list(ck["greedy_evals"])
         self.elapsed = float(ck["elapsed"])
+        self.cpu_seconds = float(ck.get("cpu_seconds", 0.0))
 
     def save(self) -> Path:
         ckpt_dir = self.run_dir / "checkpoints"
@@ -247,13 +298,15 @@ class Trainer:
             return shadow
         return self.model
 
-    def greedy_eval(self, milestone: int | None) -> dict[str, Any]:
+    def greedy_eval(self, milestone: int | None, level: int | None = None) -> dict[str, Any]:
+        """Greedy success on ``eval_episodes`` fresh episodes at ``level`` (default: current)."""
+        level = self.level if level is None else level
         agent = make_agent(self.cfg.algorithm, self.eval_model(), self.cfg.seed + EVAL_SEED_OFFSET)
         rate = greedy_success(
-            self.cfg, agent, self.cfg.eval_episodes, self.cfg.seed + EVAL_SEED_OFFSET, self.level
+            self.cfg, agent, self.cfg.eval_episodes, self.cfg.seed + EVAL_SEED_OFFSET, level
         )
         record = {"milestone": milestone, "step": self.step, "greedy_success": rate,
-                  "difficulty": self.level}  # fmt: skip
+                  "difficulty": level}  # fmt: skip
         return record
 
     # ------------------------------------------------------------------ main loop
@@ -274,7 +327,9 @@ class Trainer:
                    disable=not cfg.progress, dynamic_ncols=True)  # fmt: skip
         spu = cfg.steps_per_update
         start_time, start_step = time.perf_counter(), self.step
+        self._clock = (start_time, time.process_time())
         metrics: dict[str, float] = {}
+        target: dict[str, Any] | None = None
         try:
             while self.step < cfg.max_steps and not stop.requested:
                 self._maybe_eval(writer, spu)
@@ -285,7 +340,10 @@ class Trainer:
                 metrics = self.algo.update(batch)
                 self.step += spu
                 self.updates += 1
-                self.window.extend(float(s) for s in info["successes"])
+                if self._level_changed():  # the success window restarts at the new level
+                    self.window.clear()
+                else:
+                    self.window.extend(float(s) for s in info["successes"])
                 rate = float(np.mean(self.window)) if self.window else 0.0
                 entropy = metrics.get("losses/entropy", info["entropy"])
                 self.history["step"].append(self.step)
@@ -313,6 +371,8 @@ class Trainer:
                         ),  # fmt: skip
                         **metrics,
                     }
+                    if self.curriculum is not None:
+                        scalars["curriculum/window_success_rate"] = self.curriculum.success_rate
                     if "losses/entropy" not in scalars:
                         scalars["losses/entropy"] = info["entropy"]
                     if info["returns"]:
@@ -323,7 +383,6 @@ class Trainer:
                     for name, value in scalars.items():
                         if value is not None and math.isfinite(value):
                             writer.add_scalar(name, value, self.step)
-                self._curriculum(rate)
                 bar.update(min(self.step, cfg.max_steps) - bar.n)
                 bar.set_postfix(success=f"{rate:.3f}", entropy=f"{entropy:.3f}", refresh=False)
                 if (
@@ -336,7 +395,6 @@ class Trainer:
         finally:
             bar.close()
             stop.restore()
-        self.elapsed += time.perf_counter() - start_time
         finished = self.step >= cfg.max_steps
         if finished:
             every = cfg.eval_every
@@ -345,9 +403,15 @@ class Trainer:
             if not self.greedy_evals or self.greedy_evals[-1]["step"] != self.step:
                 self.greedy_evals.append(final)
             writer.add_scalar("eval/greedy_success", final["greedy_success"], self.step)
+            target = final
+            if final["difficulty"] != self.target_level:
+                target = self.greedy_eval(None, self.target_level)
+            writer.add_scalar("eval/target_greedy_success", target["greedy_success"], self.step)
+        self.elapsed, self.cpu_seconds = self.clocks()
+        self._clock = None
         self.save()
         writer.close()
-        summary = self.summary(finished, metrics)
+        summary = self.summary(finished, metrics, target)
         atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         self.envs.close()
         return summary
@@ -366,22 +430,48 @@ class Trainer:
                 self.greedy_evals.append(record)
                 writer.add_scalar("eval/greedy_success", record["greedy_success"], self.step)
 
-    def _curriculum(self, rate: float) -> None:
-        if not self.cfg.curriculum or len(self.window) < self.window.maxlen:
-            return
-        task = self.envs.unwrapped.task
-        higher = [lv for lv in sorted(task.levels) if lv > self.level]
-        if rate >= self.cfg.curriculum_threshold and higher:
-            try:
-                task.check_level(higher[0])
-            except ValueError:
-                return
-            self.level = higher[0]
-            self.envs.set_attr("difficulty", self.level)
-            self.window.clear()
+    def _level_changed(self) -> bool:
+        """Whether the curriculum changed level in the last rollout; if so, time the change
+        (CPU and wall seconds, parallel to the manager's history)."""
+        if self.curriculum is None or len(self.curriculum.history) == len(self.level_times):
+            return False
+        wall, cpu = self.clocks()
+        for _ in self.curriculum.history[len(self.level_times) :]:
+            self.level_times.append({"cpu_seconds": round(cpu, 3), "train_seconds": round(wall, 3)})
+        return True
+
+    def curriculum_summary(self) -> dict[str, Any] | None:
+        """The curriculum's settings, level and history (each change with its env step and the
+        CPU / wall seconds of training then), and the first step each level was reached."""
+        if self.curriculum is None:
+            return None
+        manager = self.curriculum
+        history = [
+            {**entry, **times}
+            for entry, times in zip(manager.history, self.level_times, strict=True)
+        ]
+        reached: dict[str, dict[str, Any]] = {
+            str(self.cfg.difficulty): {"step": 0, "cpu_seconds": 0.0, "train_seconds": 0.0}
+        }
+        for entry in history:
+            reached.setdefault(
+                str(entry["to_level"]),
+                {k: entry[k] for k in ("step", "cpu_seconds", "train_seconds")},
+            )
+        return {
+            "settings": manager.settings(),
+            "level": manager.level,
+            "max_level": manager.max_level,
+            "reached_max_level": str(manager.max_level) in reached,
+            "level_reached": reached,
+            "history": history,
+            "episodes": manager.episodes,
+            "ignored_episodes": manager.ignored_episodes,
+        }
 
     # ------------------------------------------------------------------ summary
-    def summary(self, finished: bool, last_metrics: dict[str, float]) -> dict[str, Any]:
+    def summary(self, finished: bool, last_metrics: dict[str, float],
+                target: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         cfg = self.cfg
         criteria = mvp_criteria(self.history, self.num_actions, cfg)
         return {
@@ -394,6 +484,7 @@ class Trainer:
             "updates": self.updates,
             "parameters": parameter_count(self.model),
             "train_seconds": round(self.elapsed, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "success_rate_definition": (
                 f"rolling success rate over the last {cfg.success_window} training episodes"
             ),
@@ -404,7 +495,11 @@ class Trainer:
             ),
             "criteria": criteria,
             "all_criteria_passed": all(c["passed"] is True for c in criteria),
+            "target_level": self.target_level,
+            "target_greedy_success": target["greedy_success"] if target else None,
+            "target_eval_episodes": self.cfg.eval_episodes if target else None,
             "curriculum_level": self.level,
+            "curriculum": self.curriculum_summary(),
             "last_metrics": {k: v for k, v in last_metrics.items() if math.isfinite(v)},
         }
 

@@ -4,7 +4,9 @@ Same task rules and parent protocol as the single env, so the two cannot drift a
 is Gymnasium's ``SAME_STEP`` mode: an episode that ends is replaced in the same ``step`` call;
 ``infos["final_obs"]`` (an ``(num_envs, obs_len)`` array) holds every env's observation after
 its action (terminal ones included) and ``infos["final_info"]`` the finished episodes' info,
-with the same keys and ``_key`` masks as Gymnasium's ``SyncVectorEnv`` in that mode.
+with the same keys and ``_key`` masks as Gymnasium's ``SyncVectorEnv`` in that mode. A parent
+with ``stats()`` (an LLM parent's calls, cache hits, disagreements) reports them in
+``infos["parent"]``, always at the top level since they are shared by all envs.
 """
 
 from __future__ import annotations
@@ -197,6 +199,8 @@ class WMILVectorEnv(VectorEnv):
         infos["_step"] = np.ones(self.num_envs, dtype=bool)
         infos["difficulty"] = self._episode_levels.copy()
         infos["_difficulty"] = np.ones(self.num_envs, dtype=bool)
+        if "parent" in step_info:  # the parent's counters are global: always at top level
+            infos["parent"] = step_info["parent"]
         infos["final_obs"] = next_obs
         infos["_final_obs"] = terminated.copy()
         infos["final_info"] = _with_masks(step_info, terminated)
