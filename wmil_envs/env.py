@@ -42,6 +42,16 @@ def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None
     return render_mode
 
 
+def apply_reset_options(env: Any, options: dict[str, Any] | None) -> None:
+    """``reset(options={"difficulty": k})`` sets the difficulty attribute; nothing else."""
+    if not options:
+        return
+    unknown = set(options) - {"difficulty"}
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(unknown)}; allowed: ['difficulty']")
+    env.difficulty = options["difficulty"]
+
+
 def action_error(action: Any, num_actions: int) -> ValueError:
     return ValueError(
         f"action {action!r} is outside the action space Discrete({num_actions}): "
@@ -106,13 +116,7 @@ class WMILEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        if options:
-            unknown = set(options) - {"difficulty"}
-            if unknown:
-                raise ValueError(
-                    f"unknown reset option(s) {sorted(unknown)}; allowed: ['difficulty']"
-                )
-            self.difficulty = options["difficulty"]
+        apply_reset_options(self, options)
         if (
             seed is not None
             or self._instances is None

@@ -20,7 +20,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from wmil_envs.env import check_episode_length, check_render_mode, observation_space
+from wmil_envs.env import (
+    apply_reset_options,
+    check_episode_length,
+    check_render_mode,
+    observation_space,
+)
 from wmil_envs.parent import SUCCESS_THRESHOLD, Parent, resolve_parent
 from wmil_envs.state import FEEDBACK_WORDS, StateBatch
 from wmil_envs.tasks.base import Task
@@ -115,13 +120,7 @@ class WMILVectorEnv(VectorEnv):
         if isinstance(seed, (list, tuple)):
             seed = seed[0]  # one generator drives the whole batch
         super().reset(seed=seed)
-        if options:
-            unknown = set(options) - {"difficulty"}
-            if unknown:
-                raise ValueError(
-                    f"unknown reset option(s) {sorted(unknown)}; allowed: ['difficulty']"
-                )
-            self.difficulty = options["difficulty"]
+        apply_reset_options(self, options)
         self._states = self._generate(self._levels)
         self._episode_levels = self._levels.copy()
         self._t = np.zeros(self.num_envs, dtype=np.int64)
