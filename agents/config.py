@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -216,19 +217,15 @@ class Config:
         try:
             return CurriculumManager(task, **self.curriculum_kwargs())
         except (TypeError, ValueError) as error:
-            text = str(error)
-            renames = [
-                ("schedule[", "curriculum_schedule["),
-                ("schedule [", "curriculum_schedule ["),
-                ("schedule must", "curriculum_schedule must"),
+            text = str(error).replace("in the schedule", "in schedule")
+            for arg, key in [
+                ("schedule", "curriculum_schedule"),
                 ("max_level", "curriculum_max_level"),
                 ("start_level", "difficulty"),
-            ]
-            for arg, key in renames:
-                text = text.replace(arg, key)
+            ]:
+                text = re.sub(rf"\b{arg}\b", key, text)  # the manager's names -> config keys
             if "difficulty=" in text:
                 text += " (with curriculum on, difficulty is the level it starts at)"
-            text = text.replace("in the schedule", "in curriculum_schedule")
             raise ConfigError(f"bad curriculum setting: {text}") from None
 
     def _validate_curriculum(self) -> None:

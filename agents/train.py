@@ -5,6 +5,14 @@
         --algorithm reinforce --parent deterministic --max_steps 10000
     python -m agents.train --config configs/ppo.yaml --seed 3 --run_dir runs/ppo_s3
     python -m agents.train --resume runs/ppo_s3 --max_steps 20000   # continue a run
+    python -m agents.train --config configs/curriculum_sequence_next.yaml   # with a curriculum
+    python -m agents.train --task sequence_next --curriculum --curriculum_schedule 0,2,4
+
+``--curriculum`` starts at ``--difficulty`` and raises the level when the training success rate
+over a window of episodes at the current level reaches ``--curriculum_threshold`` (0.8); see the
+``curriculum_*`` keys below and docs/curriculum.md. summary.json then has ``curriculum`` (the
+level history, each change with its env step and CPU seconds) and ``target_greedy_success``
+(greedy success at the top level, on fresh episodes).
 
 Flags override the config file, which overrides the defaults (``agents.config.Config``).
 ``--max_steps`` counts environment steps over all vector envs. Ctrl-C stops at the end of the
