@@ -82,12 +82,21 @@ def instance_fields(task: Task, level: int) -> dict[str, dict[str, Any]]:
             "length": _enum([settings["length"]], "number of elements shown"),
         }
     if name == "conditional":
+        from wmil_envs.tasks.conditional import PLAIN, RED, SMALL
+
+        varying = settings["varying"]
+        non_red = [c for c in range(len(vocab.COLOURS)) if c != RED]
+
+        def attribute(key: str, values: tuple[str, ...], fixed: list[int]) -> dict:
+            if key in varying:
+                return _ints(0, len(values) - 1, _names(values))
+            return _enum(fixed, f"{_names(values)}; fixed at this level")
+
         return {
             "shape": _ints(0, len(vocab.SHAPES) - 1, _names(vocab.SHAPES)),
-            "colour": _ints(0, len(vocab.COLOURS) - 1, _names(vocab.COLOURS)),
-            "size": _ints(0, len(vocab.SIZES) - 1, _names(vocab.SIZES)),
-            "texture": _ints(0, len(vocab.TEXTURES) - 1, _names(vocab.TEXTURES)),
-            "conditions": _enum([settings["conditions"]], "number of conditions of the level"),
+            "colour": attribute("colour", vocab.COLOURS, non_red),
+            "size": attribute("size", vocab.SIZES, [SMALL]),
+            "texture": attribute("texture", vocab.TEXTURES, [PLAIN]),
         }
     if name == "numeric_relation":
         return {

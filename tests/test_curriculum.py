@@ -553,7 +553,7 @@ def test_difficulty_configs_are_the_tasks_levels_as_plain_data():
         1: {"target_fraction": 0.5},
         2: {"target_fraction": 1.0},
     }
-    assert "| 2 | 3 | 16 | 16 |" in difficulty_table_markdown("conditional")
+    assert "| 2 | shape, colour, size | 16 | 16 |" in difficulty_table_markdown("conditional")
 
 
 def test_doc_tables_match_the_code():

@@ -482,9 +482,9 @@ def test_render_ansi_is_a_sentence(env_id):
         ),
         (
             "WMIL/Conditional-v0",
-            {"shape": [2], "colour": [0], "size": [1], "texture": [1], "conditions": [2]},
+            {"shape": [2], "colour": [0], "size": [1], "texture": [1]},
             "Q: Which action for a large striped red triangle?",
-            (6, "action 6", 2, "action 2"),
+            (9, "action 9", 2, "action 2"),
         ),
         (
             "WMIL/SequenceNext-v0",

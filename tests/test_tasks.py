@@ -162,53 +162,57 @@ SIZE = {name: i for i, name in enumerate(vocab.SIZES)}
 TEXTURE = {name: i for i, name in enumerate(vocab.TEXTURES)}
 
 
-def conditional_answer(level: int, size: str, texture: str, colour: str, shape: str) -> int:
+def conditional_answer(size: str, texture: str, colour: str, shape: str) -> int:
     task = Conditional(num_actions=16)
     fields = batch(
         shape=[SHAPE[shape]],
         colour=[COLOUR[colour]],
         size=[SIZE[size]],
         texture=[TEXTURE[texture]],
-        conditions=[task.levels[level]["conditions"]],
     )
     return int(task.answer(fields)[0])
 
 
 @pytest.mark.parametrize(
-    "level, obj, answer",
+    "obj, answer",
     [
-        # level 0: the shape alone
-        (0, "small plain blue circle", 0),
-        (0, "large striped red star", 3),
-        (0, "small plain red triangle", 2),
-        # level 1: + 4 if red
-        (1, "small plain red circle", 4),
-        (1, "large striped red star", 7),
-        (1, "small plain green square", 1),
-        # level 2: + 8 if large, but for red objects + 8 if small
-        (2, "large plain blue square", 9),
-        (2, "small plain blue square", 1),
-        (2, "small plain red square", 13),
-        (2, "large plain red square", 5),
-        (2, "large striped yellow star", 11),
-        # level 3: as level 2, striped objects count the shape backwards
-        (3, "large striped blue circle", 11),
-        (3, "large plain blue circle", 8),
-        (3, "small striped red triangle", 13),
-        (3, "small plain red triangle", 14),
-        (3, "large striped red star", 4),
-        (3, "small striped green star", 0),
+        # the shape alone (small, plain, not red: the other conditions are inert)
+        ("small plain blue circle", 0),
+        ("small plain green star", 3),
+        ("small plain yellow triangle", 2),
+        # + 4 if red
+        ("small plain red circle", 4),
+        ("small plain red star", 7),
+        # + 8 if large, and then + 4 if *not* red
+        ("large plain blue square", 13),
+        ("large plain red square", 9),
+        ("large plain yellow circle", 12),
+        # striped objects count the shape backwards
+        ("small striped blue circle", 3),
+        ("small striped red triangle", 5),
+        ("large striped red star", 8),
+        ("large striped green circle", 15),
     ],
 )
-def test_conditional_rules_by_hand(level, obj, answer):
-    assert conditional_answer(level, *obj.split()) == answer
+def test_conditional_rule_by_hand(obj, answer):
+    assert conditional_answer(*obj.split()) == answer
 
 
-def test_conditional_levels_use_their_answers_and_show_all_attributes():
+def test_conditional_levels_vary_their_attributes_and_keep_the_others_inert():
     task = Conditional(num_actions=16)
+    fixed = {"colour": "red", "size": "small", "texture": "plain"}
     for level, settings in task.levels.items():
         fields = draw(task, level)
         assert set(task.answer(fields).tolist()) == set(range(settings["answers"]))
+        for name, values in (("colour", vocab.COLOURS), ("size", vocab.SIZES),
+                             ("texture", vocab.TEXTURES)):
+            seen = {values[v] for v in fields[name].tolist()}
+            if name in settings["varying"]:
+                assert seen == set(values)
+            elif name == "colour":
+                assert fixed["colour"] not in seen and len(seen) == len(values) - 1
+            else:
+                assert seen == {fixed[name]}
         question = task.question(fields)
         assert (question[:, 0] == vocab.SHAPE + fields["shape"]).all()
         assert (question[:, 1] == vocab.COLOUR + fields["colour"]).all()
@@ -216,6 +220,21 @@ def test_conditional_levels_use_their_answers_and_show_all_attributes():
         assert (question[:, 3] == vocab.TEXTURE + fields["texture"]).all()
     row = {"shape": 3, "colour": 2, "size": 0, "texture": 1}
     assert task.describe(row) == "Which action for a small striped blue star?"
+
+
+def test_conditional_lower_levels_are_slices_of_the_top_level():
+    """A curriculum never has to unlearn: every lower-level instance keeps its answer on top."""
+    task = Conditional(num_actions=16)
+    names = ("shape", "colour", "size", "texture")
+
+    def answers_by_object(fields):
+        rows = np.stack([fields[name] for name in names], axis=1).tolist()
+        return dict(zip(map(tuple, rows), task.answer(fields).tolist(), strict=True))
+
+    top = answers_by_object(draw(task, task.max_level))
+    for level in task.levels:
+        for obj, answer in answers_by_object(draw(task, level)).items():
+            assert top[obj] == answer
 
 
 # --- NumericRelation ------------------------------------------------------------------------

@@ -384,7 +384,11 @@ def fits_level(env_id: str, task, fields: dict, level: int) -> bool:
     if env_id == "WMIL/SequenceNext-v0":
         return int(fields["length"]) == settings["length"]
     if env_id == "WMIL/Conditional-v0":
-        return int(fields["conditions"]) == settings["conditions"]
+        fixed = {"size": 0, "texture": 0}  # small, plain below the levels that vary them
+        return all(
+            name in settings["varying"] or int(fields[name]) == value
+            for name, value in fixed.items()
+        ) and ("colour" in settings["varying"] or int(fields["colour"]) != 0)
     if env_id == "WMIL/NumericRelation-v0":
         return max(int(fields["a"]), int(fields["b"])) <= settings["max_number"]
     return vocab.COUNT_KINDS[int(fields["kind"])] in settings["kinds"]

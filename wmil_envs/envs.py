@@ -116,15 +116,17 @@ _DESCRIPTIONS = {
     Conditional: """Answer by nested rules over an object's shape, colour, size and texture.
 
     ## Description
-    All four attributes are always shown; the rule uses more of them at higher levels.
+    All four attributes are always shown. One rule holds at every level: the shape gives 0..3
+    (circle, square, triangle, star), counted backwards if striped; add 4 if red, except that
+    large objects add 4 if *not* red; add 8 if large.
 
     ## Action Space
     ``Discrete(num_actions)``, default 16 (levels 2 and 3 need 16).
 
     ## Difficulty
-    0: action = shape (circle 0, square 1, triangle 2, star 3). 1: add 4 if red. 2: also add 8
-    if large, except that for red objects the 8 is added if small. 3: as 2, but striped objects
-    count their shape backwards (3 - shape).
+    Levels add the attributes that vary; the others stay small, plain and not red, where the
+    rule ignores them, so each level is a slice of the next. 0: the shape varies (one
+    condition). 1: and the colour. 2: and the size. 3: and the texture.
 """,
     NumericRelation: """Yes/no questions "is R(a, b)?" over whole numbers.
 

@@ -16,48 +16,68 @@ ATTRIBUTES = {
     "size": vocab.SIZES,
     "texture": vocab.TEXTURES,
 }
-RED, SMALL, STRIPED = vocab.COLOURS.index("red"), vocab.SIZES.index("small"), 1
+RED = vocab.COLOURS.index("red")
+LARGE = vocab.SIZES.index("large")
+STRIPED = vocab.TEXTURES.index("striped")
+SMALL, PLAIN = 1 - LARGE, 1 - STRIPED
 
 
 class Conditional(Task):
-    """State ``{shape, colour, size, texture}``, all four always shown (unused ones distract).
+    """State ``{shape, colour, size, texture}``, all four always shown.
 
-    The rule at each level (the plan's example, nested one step further per level):
+    One rule, the same at every level (so what is learned at a level stays right above it):
 
-    - level 0, one condition: action = shape (circle 0, square 1, triangle 2, star 3);
-    - level 1, two conditions: add 4 if the colour is red;
-    - level 2, three nested conditions: also add 8 if the size is large, except that for red
-      objects the 8 is added when the size is small;
-    - level 3, four nested conditions: as level 2, but a striped object counts its shape
-      backwards (circle 3, square 2, triangle 1, star 0).
+    - the shape gives 0..3 (circle, square, triangle, star), counted backwards (3 - shape) when
+      the object is striped;
+    - add 4 if the object is red, except that for large objects the colour rule flips: add 4
+      if it is *not* red;
+    - add 8 if the object is large.
 
-    Attributes are drawn uniformly and independently.
+    Levels decide which attributes vary; the others hold a value that leaves the rule's other
+    conditions inert (small, plain, and a non-red colour):
+
+    - level 0, one condition: the shape varies (colour drawn from the non-red ones, a distractor);
+    - level 1, two conditions: the colour varies too (red adds 4);
+    - level 2, three nested conditions: the size varies too (large adds 8 and flips the colour);
+    - level 3, four nested conditions: the texture varies too (striped counts shapes backwards).
+
+    Varying attributes are drawn uniformly and independently.
     """
 
     name = "conditional"
     question_len = 4
     levels = {
-        0: {"conditions": 1, "answers": 4},
-        1: {"conditions": 2, "answers": 8},
-        2: {"conditions": 3, "answers": 16},
-        3: {"conditions": 4, "answers": 16},
+        0: {"varying": ("shape",), "answers": 4},
+        1: {"varying": ("shape", "colour"), "answers": 8},
+        2: {"varying": ("shape", "colour", "size"), "answers": 16},
+        3: {"varying": ("shape", "colour", "size", "texture"), "answers": 16},
     }
 
     def min_actions(self, level: int) -> int:
         return self.levels[level]["answers"]
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
-        fields = {name: rng.integers(0, len(values), size=n) for name, values in ATTRIBUTES.items()}
-        fields["conditions"] = np.full(n, self.levels[level]["conditions"])
-        return fields
+        varying = self.levels[level]["varying"]
+        u = rng.random((4, n))
+        colours = len(vocab.COLOURS)
+        non_red = np.array([c for c in range(colours) if c != RED])
+        return {
+            "shape": (u[0] * len(vocab.SHAPES)).astype(np.int64),
+            "colour": (u[1] * colours).astype(np.int64)
+            if "colour" in varying
+            else non_red[(u[1] * len(non_red)).astype(np.int64)],
+            "size": (u[2] * 2).astype(np.int64) if "size" in varying else np.full(n, SMALL),
+            "texture": (u[3] * 2).astype(np.int64)
+            if "texture" in varying
+            else np.full(n, PLAIN),
+        }
 
     def answer(self, fields: Fields) -> np.ndarray:
-        conditions = fields["conditions"]
-        shape, colour = fields["shape"], fields["colour"]
-        red = colour == RED
-        shape = np.where((conditions >= 4) & (fields["texture"] == STRIPED), 3 - shape, shape)
-        size_bit = np.where(red, fields["size"] == SMALL, fields["size"] != SMALL)
-        return shape + 4 * ((conditions >= 2) & red) + 8 * ((conditions >= 3) & size_bit)
+        striped = fields["texture"] == STRIPED
+        red = fields["colour"] == RED
+        large = fields["size"] == LARGE
+        shape = np.where(striped, 3 - fields["shape"], fields["shape"])
+        return shape + 4 * (red != large) + 8 * large
 
     def question(self, fields: Fields) -> np.ndarray:
         return np.stack(
@@ -71,7 +91,6 @@ class Conditional(Task):
         )
 
     def describe(self, fields: Mapping[str, Any]) -> str:
-        words = [
-            ATTRIBUTES[name][int(fields[name])] for name in ("size", "texture", "colour", "shape")
-        ]
+        names = ("size", "texture", "colour", "shape")
+        words = [ATTRIBUTES[name][int(fields[name])] for name in names]
         return f"Which action for a {' '.join(words)}?"
