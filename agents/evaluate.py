@@ -4,9 +4,16 @@
     python -m agents.evaluate --checkpoint runs/RUN --split test      # numeric envs: held-out pairs
 
 Reports the greedy success rate overall, per difficulty and per relation (numeric_relation) or
-question kind (counting), in the form of the Concept Learner's evaluation; the policy entropy;
-the world-model error (next-token and whole-observation error, on the greedy actions and on
-random ones); VQ usage; and sample episodes as text.
+question kind (counting), in the form of the Concept Learner's evaluation: for numeric_relation
+also accuracy at p(yes) thresholds 0.4 / 0.5 / 0.6 (p(yes): the policy's probability of action
+1, renormalised over no / yes), greater and smaller on close (|a-b| <= 1) and far pairs, and
+sample questions with gold, prediction and p(yes); for counting, sample answers. Then the policy
+entropy; the world-model error (next-token and whole-observation error, on the greedy actions
+and on random ones); VQ usage and, for the numeric tasks, the code each number mostly maps to and
+how purely the codes separate its parity, tens and ones; and sample episodes as text.
+
+Without ``--difficulty``, the main table is at the level the run reached (its starting level, or
+its curriculum's last), and every level's accuracy is listed; with it, that level only.
 """
 
 from __future__ import annotations
@@ -40,8 +47,8 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
         raise ConfigError(
             f"--split is only for {', '.join(SPLIT_TASKS)}; this checkpoint is {cfg.task_name}"
         )
-    if difficulty is None:
-        difficulty = int(ck.get("level", cfg.difficulty))
+    if difficulty is None:  # the level the run reached (its curriculum's), then every level
+        cfg.difficulty = int(ck.get("level", cfg.difficulty))
     torch.set_num_threads(max(cfg.torch_threads, 1))
     probe = gym.make_vec(cfg.env_id, num_envs=1, **cfg.env_kwargs())
     model = build_model(cfg, probe)
@@ -59,9 +66,11 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     model.eval()
     agent = make_agent(cfg.algorithm, model, seed)
     result = full_evaluation(cfg, model if cfg.algorithm != "random" else None, agent, episodes,
-                             seed, split=split, samples=samples)  # fmt: skip
+                             seed, split=split, samples=samples,
+                             difficulty=difficulty)  # fmt: skip
     result["checkpoint_step"] = int(ck["step"])
     result["algorithm"] = cfg.algorithm
+    result["seed"] = cfg.seed
     return result
 
 
