@@ -20,7 +20,7 @@ if [ ! -f "$STAMP" ] || ! cmp -s pyproject.toml "$STAMP"; then
     # torch first, pinned to the CPU build this project is tested with: an unpinned install
     # would pull several GB of CUDA packages. Users who have their own torch keep it.
     "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install --quiet "torch==2.13.0"
-    "$PY" -m pip install --quiet -e ".[dev,llm]"
+    "$PY" -m pip install --quiet -e ".[dev,llm,bench,ray]"
     cp pyproject.toml "$STAMP"
 fi
 

@@ -72,39 +72,70 @@ def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
 def measure(env_ids: list[str], budget_s: float) -> list[dict]:
     rows = []
     for env_id in env_ids:
-        rows.append({"env_id": env_id, "mode": "gym.make", "num_envs": 1,
-                     "steps_per_second": single_env_sps(env_id, budget_s)})
+        rows.append(
+            {
+                "env_id": env_id,
+                "mode": "gym.make",
+                "num_envs": 1,
+                "steps_per_second": single_env_sps(env_id, budget_s),
+            }
+        )
         sync = gym.make_vec(env_id, num_envs=SYNC_SIZE, vectorization_mode="sync")
-        rows.append({"env_id": env_id, "mode": "SyncVectorEnv", "num_envs": SYNC_SIZE,
-                     "steps_per_second": vector_env_sps(sync, budget_s)})
+        rows.append(
+            {
+                "env_id": env_id,
+                "mode": "SyncVectorEnv",
+                "num_envs": SYNC_SIZE,
+                "steps_per_second": vector_env_sps(sync, budget_s),
+            }
+        )
         for size in NATIVE_SIZES:
             native = gym.make_vec(env_id, num_envs=size, vectorization_mode="vector_entry_point")
-            rows.append({"env_id": env_id, "mode": "native", "num_envs": size,
-                         "steps_per_second": vector_env_sps(native, budget_s)})
-        for row in rows[-(2 + len(NATIVE_SIZES)):]:
-            print(f"{row['env_id']:<26} {row['mode']:<14} {row['num_envs']:>5} envs "
-                  f"{row['steps_per_second']:>14,.0f} steps/s", flush=True)
+            rows.append(
+                {
+                    "env_id": env_id,
+                    "mode": "native",
+                    "num_envs": size,
+                    "steps_per_second": vector_env_sps(native, budget_s),
+                }
+            )
+        for row in rows[-(2 + len(NATIVE_SIZES)) :]:
+            print(
+                f"{row['env_id']:<26} {row['mode']:<14} {row['num_envs']:>5} envs "
+                f"{row['steps_per_second']:>14,.0f} steps/s",
+                flush=True,
+            )
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time budget per measurement")
-    parser.add_argument("--ids", nargs="*", default=list(wmil_envs.ENV_IDS),
-                        help="env ids to measure (default: all)")
+    parser.add_argument(
+        "--ids",
+        nargs="*",
+        default=list(wmil_envs.ENV_IDS),
+        help="env ids to measure (default: all)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     unknown = [i for i in args.ids if i not in wmil_envs.ENV_IDS]
     if unknown:
         parser.error(f"unknown env id(s) {unknown}; known: {', '.join(wmil_envs.ENV_IDS)}")
-    print(f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
-          "random actions, episode_length 1 (every step also resets)")
+    print(
+        f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
+        "random actions, episode_length 1 (every step also resets)"
+    )
     rows = measure(args.ids, args.seconds)
     if args.json:
-        meta = {"python": platform.python_version(), "numpy": np.__version__,
-                "gymnasium": gym.__version__, "cores": os.cpu_count(),
-                "seconds_per_measurement": args.seconds}
+        meta = {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "gymnasium": gym.__version__,
+            "cores": os.cpu_count(),
+            "seconds_per_measurement": args.seconds,
+        }
         tmp = args.json + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=2)

@@ -1,0 +1,616 @@
+"""``python -m benchmarks.report RESULTS_DIR``: tables, intervals and plots from a sweep.
+
+    python -m benchmarks.report runs/bench_smoke
+    python -m benchmarks.report runs/bench_default --results-md benchmarks/RESULTS.md
+
+Writes ``RESULTS_DIR/report.md`` and PNG plots under ``RESULTS_DIR/plots/``: per env and agent,
+the mean over seeds with a two-sided 95 % Student-t interval (``benchmarks.stats``), the score
+normalised to [0, 1] against the random agent (bsuite: (x - random) / (1 - random), clipped;
+random = the random agent's mean final greedy success at that env and level), steps to 50 / 90
+/ 95 % greedy success, throughput, learning curves with seed bands, a summary chart across envs,
+the world-model-vs-RL-only comparison (paired by seed) and the representation analysis (linear
+probes from the hidden state and the VQ codes; codebook usage).
+
+``--results-md PATH`` also writes the same report into PATH between the markers
+``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``, keeping everything outside them
+(other sections of the file), and copies the plots next to it (``PATH's dir/plots/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.results import read_rows
+from benchmarks.stats import mean_ci, normalised
+
+BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
+THRESHOLDS = (50, 90, 95)
+PAIRS = (
+    ("reinforce_wm", "rl_only"),
+    ("ppo_wm", "ppo_rl_only"),
+    ("ppo_wm_vq", "ppo_rl_only"),
+    ("ppo_wm_vq", "ppo_wm"),
+)
+ENV_ORDER = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
+
+
+def _f(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _fmt(mean: float, lo: float, hi: float, digits: int = 2, bounds=(0.0, 1.0)) -> str:
+    """``mean [lo, hi]``, the interval clipped to the metric's range ``bounds``."""
+    if math.isnan(mean):
+        return "–"
+    if math.isnan(lo):
+        return f"{mean:.{digits}f}"
+    lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _ci(values, bounds=(0.0, 1.0)) -> str:
+    return _fmt(*mean_ci(values)[:3], bounds=bounds)
+
+
+class Results:
+    """The rows of a sweep, indexed by (task, level, agent) -> {seed: row}."""
+
+    def __init__(self, rows: list[dict[str, str]]):
+        self.all_rows = rows
+        self.rows = [r for r in rows if r.get("status") == "ok"]
+        self.errors = [r for r in rows if r.get("status") != "ok"]
+        self.cells: dict[tuple[str, int, str], dict[int, dict]] = defaultdict(dict)
+        for r in self.rows:
+            self.cells[(r["task"], int(r["difficulty"]), r["agent"])][int(r["seed"])] = r
+        tasks = {r["task"] for r in self.rows}
+        self.tasks = [t for t in ENV_ORDER if t in tasks] + sorted(tasks - set(ENV_ORDER))
+        self.agents = list(dict.fromkeys(r["agent"] for r in self.rows))
+        self.levels = {
+            t: sorted({int(r["difficulty"]) for r in self.rows if r["task"] == t})
+            for t in self.tasks
+        }
+        self.seeds = sorted({int(r["seed"]) for r in self.rows})
+        self.random = {}
+        for t in self.tasks:
+            for lv in self.levels[t]:
+                runs = self.cells.get((t, lv, "random"), {})
+                vals = [_f(r["final_greedy_success"]) for r in runs.values()]
+                self.random[(t, lv)] = float(np.mean(vals)) if vals else math.nan
+
+    def final(self, task, level, agent) -> dict[int, float]:
+        return {
+            s: _f(r["final_greedy_success"])
+            for s, r in self.cells.get((task, level, agent), {}).items()
+        }
+
+    def score(self, task, level, agent) -> dict[int, float]:
+        base = self.random[(task, level)]
+        return {s: normalised(x, base) for s, x in self.final(task, level, agent).items()}
+
+    def env_score(self, task, agent) -> dict[int, float]:
+        """Per seed: the normalised score averaged over the env's levels (seeds with every
+        level only)."""
+        per_level = [self.score(task, lv, agent) for lv in self.levels[task]]
+        seeds = set.intersection(*(set(p) for p in per_level)) if per_level else set()
+        return {s: float(np.mean([p[s] for p in per_level])) for s in sorted(seeds)}
+
+    def overall_score(self, agent) -> dict[int, float]:
+        per_env = [self.env_score(t, agent) for t in self.tasks]
+        seeds = set.intersection(*(set(p) for p in per_env)) if per_env else set()
+        return {s: float(np.mean([p[s] for p in per_env])) for s in sorted(seeds)}
+
+
+# ------------------------------------------------------------------------------------ plots
+
+
+def _curves(runs: dict[int, dict], column: str = "curve_greedy_success"):
+    """(steps, array seeds x points) over the steps every seed logged."""
+    curves = {
+        s: dict(zip(json.loads(r["curve_steps"]), json.loads(r[column]), strict=True))
+        for s, r in runs.items()
+    }
+    common = sorted(set.intersection(*(set(c) for c in curves.values())))
+    data = np.array([[np.nan if c[x] is None else c[x] for x in common] for c in curves.values()])
+    return np.array(common), data
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit(
+            "error: the report's plots need matplotlib: pip install 'wmil[bench]'"
+        ) from None
+    return matplotlib
+
+
+def plot_learning_curves(res: Results, out: Path) -> list[Path]:
+    matplotlib = _matplotlib()
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    colours = {a: plt.cm.tab10(i % 10) for i, a in enumerate(res.agents)}
+    for task in res.tasks:
+        levels = res.levels[task]
+        fig, axes = plt.subplots(
+            1, len(levels), figsize=(3.6 * len(levels), 3.2), squeeze=False, sharey=True
+        )
+        for ax, lv in zip(axes[0], levels, strict=True):
+            for agent in res.agents:
+                runs = res.cells.get((task, lv, agent))
+                if not runs:
+                    continue
+                steps, data = _curves(runs)
+                x = np.where(
+                    steps > 0, steps, steps[steps > 0].min() / 2 if (steps > 0).any() else 1
+                )
+                mean = np.nanmean(data, 0)
+                stats = [mean_ci(col) for col in data.T]
+                lo = np.array([s[1] if not math.isnan(s[1]) else s[0] for s in stats])
+                hi = np.array([s[2] if not math.isnan(s[2]) else s[0] for s in stats])
+                ax.plot(x, mean, label=agent, color=colours[agent], lw=1.5)
+                ax.fill_between(
+                    x, np.clip(lo, 0, 1), np.clip(hi, 0, 1), color=colours[agent], alpha=0.15, lw=0
+                )
+            ax.set_xscale("log")
+            ax.set_title(f"{task} level {lv}", fontsize=9)
+            ax.set_xlabel("env steps (log; step 0 at half the first)")
+            ax.set_ylim(-0.02, 1.02)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("greedy success")
+        axes[0][-1].legend(fontsize=7, loc="best")
+        fig.suptitle(f"{task}: greedy success, mean and 95 % t-interval over seeds", fontsize=10)
+        fig.tight_layout()
+        path = out / f"curves_{task}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_summary(res: Results, out: Path) -> Path:
+    matplotlib = _matplotlib()
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    agents = [a for a in res.agents if a != "random"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(res.tasks) + 2), 3.6))
+    width = 0.8 / max(1, len(agents))
+    for i, agent in enumerate(agents):
+        means, errs = [], [[], []]
+        for task in res.tasks:
+            m, lo, hi, _ = mean_ci(res.env_score(task, agent).values())
+            means.append(m)
+            errs[0].append(0 if math.isnan(lo) else m - max(lo, 0.0))  # clipped to [0, 1]
+            errs[1].append(0 if math.isnan(hi) else min(hi, 1.0) - m)
+        x = np.arange(len(res.tasks)) + (i - (len(agents) - 1) / 2) * width
+        ax.bar(
+            x,
+            means,
+            width,
+            yerr=errs,
+            capsize=2,
+            label=agent,
+            color=plt.cm.tab10((res.agents.index(agent)) % 10),
+        )
+    ax.set_xticks(np.arange(len(res.tasks)), res.tasks, fontsize=8)
+    ax.set_ylabel("normalised score (0 = random, 1 = perfect)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, ncol=4, loc="upper right")
+    ax.set_title(
+        "Final greedy success, normalised, mean over levels; 95 % t-interval over seeds", fontsize=9
+    )
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = out / "summary.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------ tables
+
+
+def headline_table(res: Results) -> list[str]:
+    head = "| agent | " + " | ".join(res.tasks) + " | all envs |"
+    lines = [head, "|" + "---|" * (len(res.tasks) + 2)]
+    for agent in res.agents:
+        cells = [_ci(res.env_score(t, agent).values()) for t in res.tasks]
+        cells.append(_ci(res.overall_score(agent).values()))
+        lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _mean(runs: dict[int, dict], column: str) -> float:
+    return float(np.mean([_f(r[column]) for r in runs.values()]))
+
+
+def _steps_to(runs: dict[int, dict], th: int) -> str:
+    hits = [_f(r[f"steps_to_{th}"]) for r in runs.values()]
+    reached = [h for h in hits if not math.isnan(h)]
+    if not reached:
+        return f"– (0/{len(hits)})"
+    return f"{int(np.median(reached)):,} ({len(reached)}/{len(hits)})"
+
+
+def env_tables(res: Results) -> list[str]:
+    lines = []
+    for task in res.tasks:
+        for lv in res.levels[task]:
+            env_id = (
+                next(iter(res.cells[(task, lv, res.agents[0])].values()))["env_id"]
+                if (task, lv, res.agents[0]) in res.cells
+                else task
+            )
+            lines += [
+                f"#### {env_id} level {lv} (random: {res.random[(task, lv)]:.3f})",
+                "",
+                "| agent | steps | final greedy success | normalised score | log-AUC | "
+                "steps to 50 % | to 90 % | to 95 % | env steps/s | wall s |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for agent in res.agents:
+                runs = res.cells.get((task, lv, agent))
+                if not runs:
+                    continue
+                steps = int(np.median([_f(r["steps"]) for r in runs.values()]))
+                lines.append(
+                    "| "
+                    + " | ".join(
+                        [
+                            agent,
+                            f"{steps:,}",
+                            _ci(res.final(task, lv, agent).values()),
+                            _ci(res.score(task, lv, agent).values()),
+                            _ci(_f(r["auc_greedy_success"]) for r in runs.values()),
+                            *(_steps_to(runs, th) for th in THRESHOLDS),
+                            f"{_mean(runs, 'env_steps_per_second'):,.0f}",
+                            f"{_mean(runs, 'wall_seconds'):.1f}",
+                        ]
+                    )
+                    + " |"
+                )
+            lines.append("")
+    return lines
+
+
+def pair_table(res: Results) -> list[str]:
+    """Paired by seed: (with head) - (without), normalised score averaged over levels."""
+    pairs = [(a, b) for a, b in PAIRS if a in res.agents and b in res.agents]
+    if not pairs:
+        return ["(no agent pairs with and without the head in this sweep)"]
+    lines = [
+        "| comparison | " + " | ".join(res.tasks) + " | all envs |",
+        "|" + "---|" * (len(res.tasks) + 2),
+    ]
+    for a, b in pairs:
+        cells = []
+        for scores in [
+            *((res.env_score(t, a), res.env_score(t, b)) for t in res.tasks),
+            (res.overall_score(a), res.overall_score(b)),
+        ]:
+            xa, xb = scores
+            diffs = [xa[s] - xb[s] for s in xa if s in xb]
+            m, lo, hi, _ = mean_ci(diffs)
+            mark = ""
+            if not math.isnan(lo):
+                mark = " ↑" if lo > 0 else (" ↓" if hi < 0 else "")
+            cells.append(_fmt(m, lo, hi, bounds=(-1.0, 1.0)) + mark)
+        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for a, b in pairs:  # the same, level by level: a count a reader can check in the tables
+        up = down = total = 0
+        for task in res.tasks:
+            for lv in res.levels[task]:
+                xa, xb = res.score(task, lv, a), res.score(task, lv, b)
+                _, lo, hi, n = mean_ci(xa[s] - xb[s] for s in xa if s in xb)
+                if n >= 2:
+                    total += 1
+                    up += lo > 0
+                    down += hi < 0
+        lines.append(
+            f"- {a} − {b}, level by level: the 95 % interval of the paired difference is above 0 "
+            f"at {up}, below 0 at {down}, and contains 0 at {total - up - down} of {total} "
+            "env-levels."
+        )
+    return lines
+
+
+def probe_tables(res: Results) -> list[str]:
+    lines = []
+    for task in res.tasks:
+        lv = res.levels[task][-1]
+        per_agent: dict[str, dict[str, dict[str, list[float]]]] = {}
+        attrs: list[str] = []
+        for agent in res.agents:
+            for r in res.cells.get((task, lv, agent), {}).values():
+                if not r.get("probes"):
+                    continue
+                probes = json.loads(r["probes"])
+                for kind in ("hidden", "vq", "majority"):
+                    for name, acc in probes.get(kind, {}).items():
+                        per_agent.setdefault(agent, {}).setdefault(kind, {}).setdefault(
+                            name, []
+                        ).append(acc)
+                        if name not in attrs:
+                            attrs.append(name)
+        if not per_agent:
+            continue
+        lines += [
+            f"#### {task} level {lv}",
+            "",
+            "| agent | features | " + " | ".join(attrs) + " |",
+            "|---|---|" + "---|" * len(attrs),
+        ]
+        majority = next(iter(per_agent.values())).get("majority", {})
+        lines.append(
+            "| (majority class) | – | "
+            + " | ".join(f"{np.mean(majority[a]):.2f}" if a in majority else "–" for a in attrs)
+            + " |"
+        )
+        for agent, kinds in per_agent.items():
+            for kind, label in (("hidden", "hidden state"), ("vq", "VQ code")):
+                if kind not in kinds:
+                    continue
+                lines.append(
+                    f"| {agent} | {label} | "
+                    + " | ".join(_ci(kinds[kind][a]) if a in kinds[kind] else "–" for a in attrs)
+                    + " |"
+                )
+        lines.append("")
+    vq_rows = [r for r in res.rows if r.get("vq_codes_used") not in (None, "")]
+    if vq_rows:
+        lines += [
+            "#### Codebook usage (test states; every level and seed pooled, n = runs)",
+            "",
+            "| env | agent | codes used | usage | perplexity |",
+            "|---|---|---|---|---|",
+        ]
+        for task in res.tasks:
+            for agent in res.agents:
+                rows = [r for r in vq_rows if r["task"] == task and r["agent"] == agent]
+                if rows:
+                    lines.append(
+                        f"| {task} | {agent} | "
+                        f"{_ci((_f(r['vq_codes_used']) for r in rows), (0, math.inf))} | "
+                        f"{_ci(_f(r['vq_usage']) for r in rows)} | "
+                        f"{_ci((_f(r['vq_perplexity']) for r in rows), (0, math.inf))} |"
+                    )
+    return lines
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+def suite_tables(meta: dict[str, Any]) -> list[str]:
+    """The agents and env budgets, read from the suite file the sweep ran."""
+    from benchmarks.suite import SuiteError, load_suite
+
+    try:
+        suite = load_suite(meta["suite_file"])
+    except (KeyError, OSError, SuiteError):
+        return []
+    lines = [
+        f"Suite file `{Path(suite.path).name}`: seeds {suite.seeds}; greedy evaluation on "
+        f"{suite.eval_episodes} episodes at step 0 and {suite.log_points} log-spaced steps from "
+        f"{suite.first_eval_step:,}; probes on {suite.probe_states} train + "
+        f"{suite.probe_states} test states. Shared settings (`agents.config.Config`): "
+        + ", ".join(f"`{k}={v}`" for k, v in suite.common.items())
+        + ".",
+        "",
+        "| agent | kind | what it is | settings | step budget |",
+        "|---|---|---|---|---|",
+    ]
+    for name, agent in suite.agents.items():
+        settings = ", ".join(f"`{k}={v}`" for k, v in agent["config"].items()) or "–"
+        budget = (
+            f"{agent['steps_fraction']:.0%} of the env's"
+            if agent["steps_fraction"] < 1
+            else ("the env's")
+        )
+        lines.append(
+            f"| {name} | {agent['kind']} | {agent.get('description', '')} | {settings} | {budget} |"
+        )
+    lines += ["", "| env | levels | env steps per run |", "|---|---|---|"]
+    for env in suite.envs:
+        levels = env.get("levels", "all")
+        lines.append(f"| {env['task']} | {levels} | {int(env['max_steps']):,} |")
+    return [*lines, ""]
+
+
+def throughput_section(path: Path | None, h: str) -> list[str]:
+    """The training-throughput comparison written by ``python -m benchmarks.train_throughput``."""
+    if path is None:
+        return []
+    data = json.loads(Path(path).read_text())
+    args = data["args"]
+    lines = [
+        f"{h}# Training throughput against Stable-Baselines3",
+        "",
+        f"`python -m benchmarks.train_throughput --json {path}`: PPO on `{args['env']}`, "
+        f"{args['num_envs']} envs x {args['rollout_steps']} steps per update, "
+        f"{args['update_epochs']} epochs x {args['num_minibatches']} minibatches, "
+        f"{args['steps']:,} timed env steps, one torch thread, CPU, measured while the sweep "
+        "ran (both sides share the same load).",
+        "",
+        "| agent | parameters | env steps/s |",
+        "|---|---|---|",
+    ]
+    for row in data["rows"]:
+        lines.append(f"| {row['agent']} | {row['parameters']:,} | {row['steps_per_second']:,.0f} |")
+    lines += [
+        "",
+        f"Ratio ours / SB3: **{data['ratio']:.2f}x** with the same algorithm (heads "
+        f"off), **{data['ratio_world_model']:.2f}x** with the world-model head on.",
+        "",
+    ]
+    return lines
+
+
+def build_report(
+    results_dir: Path,
+    plot_dir: Path,
+    plot_link: str,
+    heading: str = "#",
+    throughput: Path | None = None,
+) -> str:
+    rows = read_rows(results_dir)
+    if not rows:
+        raise SystemExit(f"error: no results in {results_dir} (expected results.csv)")
+    res = Results(rows)
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    curves = plot_learning_curves(res, plot_dir)
+    summary = plot_summary(res, plot_dir)
+    meta_path = results_dir / "suite.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    suite = res.rows[0]["suite"] if res.rows else "?"
+    h = heading
+    lines = [
+        f"{h} Benchmark results: suite `{suite}`",
+        "",
+        f"Produced by `{meta.get('command') or f'python -m benchmarks.run --suite {suite}'}` "
+        f"({meta.get('backend', 'process')} backend, {meta.get('workers', '?')} "
+        f"workers, {meta.get('cores', '?')} cores, started {meta.get('started', '?')}) and "
+        f"`python -m benchmarks.report {results_dir}`; every number below is computed by "
+        "these tools from its `results.csv`. Intervals are clipped to the metric's range.",
+        "",
+        f"Runs: {len(res.rows)} ok, {len(res.errors)} failed; {len(res.tasks)} envs, "
+        f"{sum(len(v) for v in res.levels.values())} env-levels, {len(res.agents)} agents, "
+        f"seeds {res.seeds}. Total CPU time "
+        f"{sum(_f(r['cpu_seconds']) for r in res.all_rows) / 60:.1f} min.",
+        "",
+        "**Method.** Each cell is one agent trained from scratch on one env at one level with "
+        "one seed, for the env's step budget (env steps over all vector envs). Greedy success "
+        "is measured on a fixed set of fresh episodes (`eval_episodes` of the suite) at step 0 "
+        "and log-spaced steps. Intervals are two-sided 95 % **Student-t** intervals of the mean "
+        "over seeds (n = seeds; `benchmarks/stats.py`). The **normalised score** is bsuite's "
+        "(x − random) / (1 − random), clipped to [0, 1], where x is the final greedy success and "
+        "random is the random agent's mean at that env and level; an env's score averages its "
+        "levels per seed, then the interval is taken over seeds. **Steps to X %**: the first "
+        "logged step with greedy success ≥ X (raw success, not normalised; resolution is the "
+        "log grid), median over the seeds that reached it (reached/total). **log-AUC**: mean "
+        "greedy success over the logged points after step 0. **env steps/s**: training loop "
+        "only (rollouts and updates; evaluations and probes excluded).",
+        "",
+        *suite_tables(meta),
+        f"{h}# Headline: normalised score per env (mean [95 % CI] over seeds)",
+        "",
+        *headline_table(res),
+        "",
+        f"![summary]({plot_link}/{summary.name})",
+        "",
+        f"{h}# Does the world-model head help? (paired by seed)",
+        "",
+        "Difference of normalised scores, (agent with the head) − (same algorithm without), "
+        "averaged over each env's levels per seed; ↑ / ↓ mark intervals that exclude 0.",
+        "",
+        *pair_table(res),
+        "",
+        *throughput_section(throughput, h),
+        f"{h}# Per env and level",
+        "",
+        *env_tables(res),
+        f"{h}# Learning curves",
+        "",
+        *(f"![{p.stem}]({plot_link}/{p.name})" for p in curves),
+        "",
+        f"{h}# Representation analysis: linear probes",
+        "",
+        "At each env's top level, after training: probe test accuracy (mean [95 % CI] over "
+        "seeds) of each state attribute from the core's summary vector (ridge least-squares "
+        "classifier) and from the VQ code (a per-code majority table, the best linear probe on a "
+        "one-hot code), on fresh test states, against the majority class. The random agent's "
+        "row is the same architecture untrained: the control for how much a probe reads off a "
+        "random network. Numbers of 20 and more are split into tens and ones digits; `answer` is "
+        "the correct action.",
+        "",
+        *probe_tables(res),
+        "",
+    ]
+    if res.errors:
+        lines += [f"{h}# Failed runs", ""]
+        lines += [f"- `{r['cell_id']}`: {r['error'][:200]}" for r in res.errors]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    """Put ``text`` between the markers in ``path``, keeping the rest of the file."""
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
+    if BEGIN in old and END in old and old.index(BEGIN) < old.index(END):
+        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END) :]
+    elif BEGIN in old or END in old:
+        raise SystemExit(f"error: {path} has only one of the markers {BEGIN} / {END}; fix it first")
+    elif old.startswith("# "):  # after the file's title, before the other sections
+        title, _, rest = old.partition("\n")
+        new = f"{title}\n\n{block}\n" + ("\n" + rest.lstrip("\n") if rest.strip() else "")
+    else:
+        new = block + "\n" + ("\n" + old if old.strip() else "")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("results_dir", help="a directory written by python -m benchmarks.run")
+    parser.add_argument("--results-md", help="also write the report between the markers here")
+    parser.add_argument(
+        "--train-throughput",
+        metavar="JSON",
+        help="include this python -m benchmarks.train_throughput --json output",
+    )
+    args = parser.parse_args(argv)
+    results_dir = Path(args.results_dir)
+    tp = Path(args.train_throughput) if args.train_throughput else None
+    text = build_report(results_dir, results_dir / "plots", "plots", throughput=tp)
+    (results_dir / "report.md").write_text(text + "\n")
+    print(f"wrote {results_dir / 'report.md'} and {results_dir / 'plots'}/")
+    if args.results_md:
+        target = Path(args.results_md)
+        plots = target.parent / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        for png in (results_dir / "plots").glob("*.png"):
+            shutil.copy2(png, plots / png.name)
+        data = target.parent / "results"
+        data.mkdir(parents=True, exist_ok=True)
+        suite = read_rows(results_dir)[0]["suite"]
+        shutil.copy2(results_dir / "results.csv", data / f"{suite}.csv")
+        if tp is not None:
+            if tp.resolve() != (data / "train_throughput.json").resolve():
+                shutil.copy2(tp, data / "train_throughput.json")
+            tp = data / "train_throughput.json"
+        text = build_report(results_dir, results_dir / "plots", "plots", "##", tp)
+        text += (
+            f"\nThe raw rows are in [results/{suite}.csv](results/{suite}.csv): "
+            f"`python -m benchmarks.report DIR` on a directory holding it as `results.csv` "
+            "rebuilds these tables.\n"
+        )
+        write_between_markers(target, text)
+        print(f"wrote the benchmark section of {target} (other sections kept), plots in {plots}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

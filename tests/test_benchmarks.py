@@ -1,0 +1,207 @@
+"""The benchmark tools: the smoke suite runs, resumes, reports, and gives the same numbers on
+the process pool, in-process and on Ray (timing columns aside)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+import re
+
+import pytest
+
+from benchmarks import report as report_mod
+from benchmarks.results import read_rows, write_rows
+from benchmarks.run import run_suite
+from benchmarks.runner import TIMING_COLUMNS, eval_targets, steps_to
+from benchmarks.stats import mean_ci, normalised, t975
+from benchmarks.suite import SuiteError, cells, load_suite
+
+SMOKE = load_suite("smoke")
+AGENTS = list(SMOKE.agents)
+TASKS = [e["task"] for e in SMOKE.envs]
+
+
+def _numbers(row: dict) -> dict:
+    """A row without its timing columns (what must match across backends)."""
+    return {k: v for k, v in row.items() if k not in TIMING_COLUMNS}
+
+
+@pytest.fixture(scope="module")
+def smoke_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench_smoke")
+    run_suite("smoke", out, backend="process", workers=2, progress=False)
+    return out
+
+
+# ------------------------------------------------------------------------------ unit checks
+
+
+def test_t_interval_matches_textbook_values():
+    assert t975(1) == pytest.approx(12.706)
+    assert t975(4) == pytest.approx(2.776)
+    mean, lo, hi, n = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert (mean, n) == (3.0, 5)
+    half = 2.776 * math.sqrt(2.5) / math.sqrt(5)
+    assert lo == pytest.approx(3 - half) and hi == pytest.approx(3 + half)
+    assert math.isnan(mean_ci([0.5])[1])
+    assert mean_ci([0.2, float("nan"), 0.4])[3] == 2
+
+
+def test_normalised_score_is_bsuite_style_and_clipped():
+    assert normalised(0.125, 0.125) == 0.0
+    assert normalised(1.0, 0.125) == 1.0
+    assert normalised(0.5625, 0.125) == pytest.approx(0.5)
+    assert normalised(0.0, 0.5) == 0.0  # below random clips to 0
+
+
+def test_log_spaced_targets_and_steps_to_threshold():
+    targets = eval_targets(100, 10_000, 3)
+    assert targets == [0, 100, 1000, 10_000]
+    assert steps_to([0, 100, 1000], [0.1, 0.6, 0.95], 0.5) == 100
+    assert steps_to([0, 100, 1000], [0.1, 0.6, 0.95], 0.99) is None
+
+
+def test_suite_errors_name_the_bad_key(tmp_path):
+    bad = tmp_path / "suite_bad.yaml"
+    bad.write_text("name: bad\nseeds: [0]\nenvs: []\nagents: {a: {kind: magic}}\n")
+    with pytest.raises(SuiteError, match="kind='magic'"):
+        load_suite(str(bad))
+    bad.write_text(
+        "name: bad\nseeds: [0]\nenvs: [{task: nope, max_steps: 10}]\nagents: {a: {kind: random}}\n"
+    )
+    with pytest.raises(SuiteError, match="nope"):
+        load_suite(str(bad))
+
+
+def test_default_suite_covers_every_env_level_and_agent_with_five_seeds():
+    import wmil_envs
+
+    suite = load_suite("default")
+    grid = cells(suite)
+    assert suite.seeds == [0, 1, 2, 3, 4]
+    assert {c["config"]["task"] for c in grid} == {
+        "pattern_echo",
+        "sequence_next",
+        "conditional",
+        "numeric_relation",
+        "counting",
+    }
+    levels = {(c["task"], c["difficulty"]) for c in grid}
+    assert len(levels) == sum(
+        len(wmil_envs.make_task(t).levels)
+        for t in ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
+    )
+    kinds = {a["kind"] for a in suite.agents.values()}
+    assert kinds == {"random", "trainer", "distill", "sb3"}
+
+
+def test_markers_keep_other_sections(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Results\n\n## Numeric concepts on held-out pairs\n\nkeep me\n")
+    report_mod.write_between_markers(path, "## Bench\nfirst")
+    report_mod.write_between_markers(path, "## Bench\nsecond")
+    text = path.read_text()
+    assert "keep me" in text and "second" in text and "first" not in text
+    assert text.count(report_mod.BEGIN) == 1 and text.count(report_mod.END) == 1
+
+
+# ------------------------------------------------------------------------------ the smoke suite
+
+
+def test_smoke_rows_cover_the_grid(smoke_dir):
+    rows = read_rows(smoke_dir)
+    assert len(rows) == len(cells(SMOKE))
+    assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows if r["error"]]
+    assert {r["agent"] for r in rows} == set(AGENTS)
+    assert {r["task"] for r in rows} == set(TASKS)
+    for r in rows:
+        steps = json.loads(r["curve_steps"])
+        assert steps[0] == 0 and steps[-1] == int(r["steps"]) and steps == sorted(steps)
+        assert len(json.loads(r["curve_greedy_success"])) == len(steps)
+        assert 0.0 <= float(r["final_greedy_success"]) <= 1.0
+        assert float(r["env_steps_per_second"]) > 0
+        if r["kind"] != "sb3":
+            probes = json.loads(r["probes"])
+            assert probes["hidden"] and set(probes["hidden"]) == set(probes["majority"])
+    vq = [r for r in rows if r["agent"] == "ppo_wm_vq"]
+    assert all(r["vq_codes_used"] and json.loads(r["probes"])["vq"] for r in vq)
+
+
+def test_resume_skips_finished_runs_and_reruns_the_same_numbers(smoke_dir, tmp_path):
+    rows = read_rows(smoke_dir)
+    out = tmp_path / "resumed"
+    out.mkdir()
+    dropped = [r for r in rows if r["seed"] == "1" and r["agent"] in ("ppo_wm", "distill")]
+    kept = [r for r in rows if r not in dropped]
+    write_rows(out / "results.csv", kept)
+    with pytest.raises(SystemExit, match="--resume"):
+        run_suite("smoke", out, workers=1, progress=False)
+    run_suite("smoke", out, workers=1, resume=True, progress=False)  # in-process this time
+    again = {r["cell_id"]: r for r in read_rows(out)}
+    assert len(again) == len(rows)
+    for r in dropped:  # re-run in this process: the same numbers as in the pool
+        assert _numbers(again[r["cell_id"]]) == _numbers(r)
+    for r in kept:  # untouched (not re-run: the timing columns are the old ones too)
+        assert again[r["cell_id"]] == r
+
+
+def test_report_structure(smoke_dir):
+    assert report_mod.main([str(smoke_dir)]) == 0
+    text = (smoke_dir / "report.md").read_text()
+    for name in [*AGENTS, *TASKS]:
+        assert name in text
+    headline = text.split("## Headline")[1].split("##")[0]
+    table = [line for line in headline.splitlines() if line.startswith("| ")][1:]
+    assert {line.split("|")[1].strip() for line in table} == set(AGENTS)
+    assert re.search(r"\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]", headline), "no intervals"
+    assert "Student-t" in text and "(x − random) / (1 − random)" in text
+    assert "steps to 50 %" in text and "linear probes" in text.lower()
+    assert "reinforce_wm − rl_only" in text
+    plots = sorted(p.name for p in (smoke_dir / "plots").glob("*.png"))
+    assert plots == sorted(["summary.png", *(f"curves_{t}.png" for t in TASKS)])
+    for p in (smoke_dir / "plots").glob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"plots/{p.name}" in text
+
+
+def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
+    target = tmp_path / "RESULTS.md"
+    target.write_text("## Numeric concepts on held-out pairs\n\nby another script\n")
+    throughput = tmp_path / "tp.json"
+    args = {
+        "env": "WMIL/PatternEcho-v0",
+        "num_envs": 64,
+        "rollout_steps": 16,
+        "steps": 1024,
+        "update_epochs": 4,
+        "num_minibatches": 4,
+    }
+    rows = [
+        {"agent": name, "parameters": 1000, "steps_per_second": sps}
+        for name, sps in (("ours", 300.0), ("sb3", 1200.0), ("ours wm", 240.0))
+    ]
+    throughput.write_text(
+        json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2})
+    )
+    report_mod.main(
+        [str(smoke_dir), "--results-md", str(target), "--train-throughput", str(throughput)]
+    )
+    text = target.read_text()
+    assert "by another script" in text and report_mod.BEGIN in text
+    assert "Ratio ours / SB3: **0.25x**" in text
+    assert (tmp_path / "plots" / "summary.png").exists()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install 'wmil[ray]')"
+)
+def test_ray_backend_gives_the_same_rows(smoke_dir, tmp_path):
+    out = tmp_path / "ray"
+    run_suite("smoke", out, backend="ray", workers=2, progress=False)
+    pool = {r["cell_id"]: _numbers(r) for r in read_rows(smoke_dir)}
+    ray_rows = {r["cell_id"]: _numbers(r) for r in read_rows(out)}
+    assert ray_rows == pool
+    with open(out / "results.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == len(pool)
