@@ -10,6 +10,9 @@ import numpy as np
 from wmil_envs import vocab
 from wmil_envs.tasks.base import Fields, Task
 
+_ACTION_TOKENS = np.concatenate([[vocab.NONE], vocab.SYMBOL + np.arange(vocab.MAX_ACTIONS)])
+"""Token of the last-action slot, indexed by ``last_action + 1`` (-1: no action yet)."""
+
 FEEDBACK_WORDS = {vocab.NONE: "none", vocab.CORRECT: "correct", vocab.WRONG: "wrong"}
 
 
@@ -21,8 +24,7 @@ def observation(
     obs = np.empty((n, task.obs_len), dtype=np.int64)
     obs[:, 0] = task.token
     obs[:, 1:-2] = question
-    np.add(last_action, vocab.SYMBOL, out=obs[:, -2])
-    obs[last_action < 0, -2] = vocab.NONE
+    obs[:, -2] = _ACTION_TOKENS[last_action + 1]
     obs[:, -1] = feedback
     return obs
 

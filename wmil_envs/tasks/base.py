@@ -113,9 +113,9 @@ _TENS_TOKENS = vocab.DIGIT + np.arange(100) // 10
 _ONES_TOKENS = vocab.DIGIT + np.arange(100) % 10
 
 
-def digits(numbers: np.ndarray) -> np.ndarray:
-    """Two digit tokens (tens, ones) for each number 0..99; shape ``numbers.shape + (2,)``."""
+def digits(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Digit tokens ``(tens, ones)`` of each number 0..99, each shaped like ``numbers``."""
     numbers = np.asarray(numbers)
     if numbers.size and (numbers.min() < 0 or numbers.max() > 99):
         raise ValueError(f"numbers must lie in 0..99 to be shown as digits, got {numbers}")
-    return np.stack([_TENS_TOKENS[numbers], _ONES_TOKENS[numbers]], axis=-1)
+    return _TENS_TOKENS[numbers], _ONES_TOKENS[numbers]

@@ -74,8 +74,13 @@ class Counting(Task):
         kind, number = fields["kind"], fields["n"]
         between = kind == BETWEEN
         # only "between" shows a second number; n + 2 may be 100 or 101 for the other kinds
-        second = np.where(between[:, None], digits(np.where(between, number + 2, 0)), vocab.PAD)
-        return np.concatenate([(vocab.COUNT_KIND + kind)[:, None], digits(number), second], axis=1)
+        tokens = np.empty((len(number), self.question_len), dtype=np.int64)
+        tokens[:, 0] = vocab.COUNT_KIND + kind
+        tokens[:, 1], tokens[:, 2] = digits(number)
+        tens, ones = digits(np.where(between, number + 2, 0))
+        tokens[:, 3] = np.where(between, tens, vocab.PAD)
+        tokens[:, 4] = np.where(between, ones, vocab.PAD)
+        return tokens
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         kind, number = int(fields["kind"]), int(fields["n"])

@@ -168,7 +168,9 @@ class NumericRelation(Task):
         )
         group = relation * 3 + kind
         index = offsets.ravel()[group] + (u[3] * counts.ravel()[group]).astype(np.int64)
-        a, b = np.divmod(pairs[index], 100)
+        pair = pairs[index]
+        a = pair // 100
+        b = pair - 100 * a
         return {"relation": relation, "a": a, "b": b}
 
     def answer(self, fields: Fields) -> np.ndarray:
@@ -181,8 +183,8 @@ class NumericRelation(Task):
     def question(self, fields: Fields) -> np.ndarray:
         tokens = np.empty((len(fields["a"]), self.question_len), dtype=np.int64)
         tokens[:, 0] = vocab.RELATION + fields["relation"]
-        tokens[:, 1:3] = digits(fields["a"])
-        tokens[:, 3:5] = digits(fields["b"])
+        tokens[:, 1], tokens[:, 2] = digits(fields["a"])
+        tokens[:, 3], tokens[:, 4] = digits(fields["b"])
         return tokens
 
     def describe(self, fields: Mapping[str, Any]) -> str:
