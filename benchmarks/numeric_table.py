@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import resource
 import subprocess
@@ -26,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from agents.checkpoint import atomic_write_text
 
 CONFIGS = {"numeric_relation": "configs/numeric_relation.yaml", "counting": "configs/counting.yaml"}
 SPLITS = ("test", "test_numbers")
@@ -326,9 +327,7 @@ def write_report(out: Path, results_path: Path) -> str:
     section = render(collect(out))
     text = results_path.read_text() if results_path.exists() else "# Benchmark results\n"
     new = replace_section(text, section)
-    tmp = results_path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, results_path)
+    atomic_write_text(results_path, new)
     return section
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import sys
 from collections import defaultdict
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.checkpoint import atomic_write_text
 from benchmarks.results import read_rows
 from benchmarks.stats import mean_ci, normalised
 
@@ -563,9 +563,7 @@ def write_between_markers(path: Path, text: str) -> None:
         new = f"{title}\n\n{block}\n" + ("\n" + rest.lstrip("\n") if rest.strip() else "")
     else:
         new = block + "\n" + ("\n" + old if old.strip() else "")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+    atomic_write_text(path, new)
 
 
 def main(argv: list[str] | None = None) -> int:

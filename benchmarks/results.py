@@ -4,11 +4,12 @@ finish, so an interrupted sweep loses nothing and ``--resume`` skips the finishe
 from __future__ import annotations
 
 import csv
+import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from agents.checkpoint import atomic_write_text
 from benchmarks.runner import COLUMNS
 
 RESULTS_NAME = "results.csv"
@@ -26,19 +27,9 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 
 def write_rows(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
     """All rows, in grid order, to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: row.get(k, "") for k in COLUMNS})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in COLUMNS})
+    atomic_write_text(path, text.getvalue())

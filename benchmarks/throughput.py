@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 import wmil_envs
+from agents.checkpoint import atomic_write_text
 
 NATIVE_SIZES = (1, 64, 1024, 4096)
 SYNC_SIZE = 16
@@ -136,10 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             "cores": os.cpu_count(),
             "seconds_per_measurement": args.seconds,
         }
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"meta": meta, "rows": rows}, f, indent=2)
-        os.replace(tmp, args.json)
+        atomic_write_text(args.json, json.dumps({"meta": meta, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import time
 import torch
 
 import wmil_envs
+from agents.checkpoint import atomic_write_text
 
 
 def _config(args, **heads):
@@ -129,14 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{ratio_wm:.2f}x"
     )
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(
-                {"args": vars(args), "rows": rows, "ratio": ratio, "ratio_world_model": ratio_wm},
-                fh,
-                indent=2,
-            )
-        os.replace(tmp, args.json)
+        result = {"args": vars(args), "rows": rows, "ratio": ratio, "ratio_world_model": ratio_wm}
+        atomic_write_text(args.json, json.dumps(result, indent=2))
     return 0
 
 
