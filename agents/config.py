@@ -19,6 +19,7 @@ import yaml
 
 ALGORITHMS = ("reinforce", "ppo", "random")
 DEVICES = ("cpu", "cuda")
+ACTION_HEADS = ("flat", "digits")
 TASKS = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
 ENV_ID_OF_TASK = {
     "pattern_echo": "WMIL/PatternEcho-v0",
@@ -97,10 +98,16 @@ class Config:
     vq_commitment: float = 0.25
     vq_bottleneck: bool = False
     """Heads read the quantized summary (straight-through) instead of the continuous one."""
+    action_head: str = "flat"
+    """flat: one logit per action. digits: action k is the number k (at most 100 actions) and
+    its logit is tens_logit[k // 10] + ones_logit[k % 10], so the policy picks two digits and
+    numbers never rewarded are answered from digits that were (Counting)."""
 
     # --- optimisation ---
     learning_rate: float = 2e-3
     adam_eps: float = 1e-5
+    weight_decay: float = 0.0
+    """AdamW's decoupled weight decay; 0 = plain Adam."""
     anneal_lr: bool = False
     max_grad_norm: float = 0.5
     """Gradient-norm clip; 0 disables."""
@@ -263,6 +270,10 @@ class Config:
             self.algorithm in ALGORITHMS, _choice_message("algorithm", self.algorithm, ALGORITHMS)
         )
         _need(self.device in DEVICES, _choice_message("device", self.device, DEVICES))
+        _need(
+            self.action_head in ACTION_HEADS,
+            _choice_message("action_head", self.action_head, ACTION_HEADS),
+        )
         positive = [
             "max_steps", "num_envs", "rollout_steps", "episode_length", "hidden_dim",
             "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
@@ -298,8 +309,8 @@ class Config:
             value = getattr(self, name)
             _need(0.0 <= value < 1.0, f"{name}={value!r} must be in [0, 1)")
         nonnegative = [
-            "adam_eps", "max_grad_norm", "entropy_coef", "world_model_coef", "vq_coef",
-            "value_coef", "vq_commitment", "clip_coef", "goal_weight", "pred_weight",
+            "adam_eps", "weight_decay", "max_grad_norm", "entropy_coef", "world_model_coef",
+            "vq_coef", "value_coef", "vq_commitment", "clip_coef", "goal_weight", "pred_weight",
             "cons_weight", "grokfast_lamb",
         ]  # fmt: skip
         for name in nonnegative:
@@ -527,6 +538,7 @@ def describe_fields() -> str:
 
 
 __all__ = [
+    "ACTION_HEADS",
     "ALGORITHMS",
     "Config",
     "ConfigError",

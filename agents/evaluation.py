@@ -283,9 +283,12 @@ def numeric_relation_details(main: dict, task, p_yes: np.ndarray | None, samples
 
 
 def counting_details(main: dict, task, samples: int) -> dict:
-    """Accuracy of the first answer and sample questions with gold and predicted numbers."""
+    """Accuracy of the first answer, split by whether the answer crosses a ten (its tens digit
+    differs from n's: after 19, before 40), and sample questions with gold and predicted
+    numbers."""
     fields, gold, pred = main["fields"], main["gold"], main["first_actions"]
     correct = pred == gold
+    crossing = gold // 10 != fields["n"] // 10
 
     def sample(i: int) -> dict[str, Any]:
         return {"question": task.describe({k: v[i] for k, v in fields.items()}),
@@ -296,8 +299,15 @@ def counting_details(main: dict, task, samples: int) -> dict:
     firsts = [int(np.flatnonzero(kinds == k)[0]) for k in range(3) if (kinds == k).any()]
     rest = [i for i in range(len(gold)) if i not in firsts]
     picks = (firsts + rest)[:samples]
+    def part(mask: np.ndarray) -> dict[str, Any]:
+        total = int(mask.sum())
+        hits = int(correct[mask].sum())
+        return {"correct": hits, "total": total, "accuracy": hits / total if total else None}
+
     return {
         "accuracy": float(correct.mean()),
+        "crossing_ten": part(crossing),
+        "within_ten": part(~crossing),
         "samples": [sample(i) for i in picks],
         "errors": [sample(int(i)) for i in np.flatnonzero(~correct)[:samples]],
     }
@@ -455,6 +465,11 @@ def _counting_lines(counting: dict[str, Any] | None) -> list[str]:
     if not counting:
         return []
     lines = ["Counting evaluation:", f"Counting eval accuracy: {counting['accuracy']:.3f}"]
+    for key, name in [("crossing_ten", "crossing a ten (tens digit changes)"),
+                      ("within_ten", "within a ten")]:  # fmt: skip
+        row = counting[key]
+        acc = "n/a" if row["accuracy"] is None else f"{row['accuracy']:.3f}"
+        lines.append(f"{name}: {row['total']} ex, acc={acc}")
     lines.extend(_qa_lines(counting["samples"]))
     if counting["errors"]:
         lines.append("Sample errors:")

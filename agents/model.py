@@ -1,11 +1,16 @@
 """The agent's network: token encoder -> transformer core -> action, world-model, value, VQ heads.
 
 The model reads only the Gymnasium spaces (a ``MultiDiscrete`` row of tokens and a ``Discrete``
-action space), so one class plays every WMIL environment.
+action space), so one class plays every WMIL environment; the ``digits`` action head also uses
+the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 
 - Encoder: token embeddings plus learned position embeddings, with a learned summary token
   (``[CLS]``) in front; the core's output at that position summarises the observation.
-- Action head: logits over actions from the summary (the policy).
+- Action head: logits over actions from the summary (the policy). ``flat``: one logit per
+  action. ``digits``: action ``k`` is the number ``k`` and its logit is the sum of a tens-digit
+  and a ones-digit logit, each scored against the encoder's embedding of that digit token; the
+  policy is a product of two 10-way choices, so a number never rewarded can still be chosen
+  from digits that were.
 - World-model head (the plan's Fix 2, raw target): for every observation position, logits over
   the vocabulary for the token of the *next observation* given the action taken, trained with a
   cross-entropy. Its error is the fraction of next-observation tokens predicted wrong.
@@ -23,6 +28,8 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from wmil_envs import vocab
+
 
 @dataclass
 class ModelConfig:
@@ -38,6 +45,7 @@ class ModelConfig:
     vq_decay: float = 0.99
     vq_commitment: float = 0.25
     vq_bottleneck: bool = False
+    action_head: str = "flat"
 
     @classmethod
     def from_config(cls, cfg) -> ModelConfig:
@@ -125,6 +133,36 @@ class VectorQuantizer(nn.Module):
         }
 
 
+class DigitActionHead(nn.Module):
+    """Logits for actions 0..n-1 read as numbers: ``tens[k // 10] + ones[k % 10]``.
+
+    Each digit logit is a query from the summary (one for tens, one for ones) dotted with the
+    embedding of that digit's token, the same embedding the encoder reads: the answer's digits
+    live in the space of the question's digits (tied input and output embeddings).
+    """
+
+    def __init__(self, hidden_dim: int, num_actions: int):
+        super().__init__()
+        if num_actions > 100:
+            raise ValueError(
+                f"action_head='digits' reads actions as the numbers 0..99, but the action space "
+                f"has {num_actions} actions"
+            )
+        self.query = nn.Linear(hidden_dim, 2 * hidden_dim)  # tens query, then ones query
+        nn.init.normal_(self.query.weight, std=0.01)  # near-uniform policy at the start
+        nn.init.zeros_(self.query.bias)
+        self.bias = nn.Parameter(torch.zeros(2, 10))
+        number = torch.arange(num_actions)
+        self.register_buffer("tens", number // 10, persistent=False)
+        self.register_buffer("ones", 10 + number % 10, persistent=False)
+
+    def forward(self, summary: torch.Tensor, digit_embeddings: torch.Tensor) -> torch.Tensor:
+        """``summary`` (B, d), ``digit_embeddings`` (10, d) -> logits (B, num_actions)."""
+        queries = self.query(summary).view(summary.shape[0], 2, -1)
+        digit_logits = (queries @ digit_embeddings.T + self.bias).flatten(1)  # (B, 20)
+        return digit_logits[:, self.tens] + digit_logits[:, self.ones]
+
+
 class AgentModel(nn.Module):
     """Encoder, transformer core and the heads; see the module docstring."""
 
@@ -154,9 +192,19 @@ class AgentModel(nn.Module):
         self.core = nn.TransformerEncoder(
             layer, cfg.num_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
         )
-        self.action_head = nn.Linear(d, self.num_actions)
-        nn.init.normal_(self.action_head.weight, std=0.01)
-        nn.init.zeros_(self.action_head.bias)
+        if cfg.action_head == "digits":
+            if self.vocab_size < vocab.DIGIT + 10:
+                raise ValueError(
+                    f"action_head='digits' scores digits by their token embeddings, but the "
+                    f"observation vocabulary has only {self.vocab_size} tokens (no digit tokens)"
+                )
+            self.action_head = DigitActionHead(d, self.num_actions)
+        elif cfg.action_head == "flat":
+            self.action_head = nn.Linear(d, self.num_actions)
+            nn.init.normal_(self.action_head.weight, std=0.01)
+            nn.init.zeros_(self.action_head.bias)
+        else:
+            raise ValueError(f"action_head={cfg.action_head!r} must be 'flat' or 'digits'")
         self.value_head = (
             nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1)) if cfg.value_head else None
         )
@@ -188,7 +236,11 @@ class AgentModel(nn.Module):
             out.update({f"vq_{k}": v for k, v in vq.items()})
             if self.config.vq_bottleneck:
                 summary = vq["quantized"]
-        out["logits"] = self.action_head(summary)
+        if isinstance(self.action_head, DigitActionHead):
+            digits = self.encoder.token.weight[vocab.DIGIT : vocab.DIGIT + 10]
+            out["logits"] = self.action_head(summary, digits)
+        else:
+            out["logits"] = self.action_head(summary)
         if self.value_head is not None:
             out["value"] = self.value_head(summary).squeeze(-1)
         return out

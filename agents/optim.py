@@ -1,4 +1,4 @@
-"""One gradient step shared by the algorithms: optional GrokFast filter, clipping, Adam, EMA.
+"""One gradient step shared by the algorithms: optional GrokFast filter, clipping, AdamW, EMA.
 
 - GrokFast (Lee et al. 2024, the EMA filter): ``ema <- alpha * ema + (1 - alpha) * grad``, then
   ``grad <- grad + lamb * ema``; amplifies the slow gradient component. Off by default.
@@ -60,9 +60,10 @@ class GradientStep:
 
     def __init__(self, model: nn.Module, cfg):
         self.model = model
-        self.optimizer = torch.optim.Adam(
-            model.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps
-        )
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
+            weight_decay=cfg.weight_decay,
+        )  # fmt: skip
         self.max_grad_norm = cfg.max_grad_norm
         self.grokfast = (
             GrokFast(model, cfg.grokfast_alpha, cfg.grokfast_lamb) if cfg.grokfast else None

@@ -82,9 +82,12 @@ def default_run_dir(cfg: Config) -> Path:
 
 
 def build_model(cfg: Config, envs) -> AgentModel:
-    return AgentModel(
-        envs.single_observation_space, envs.single_action_space, ModelConfig.from_config(cfg)
-    )
+    try:
+        return AgentModel(
+            envs.single_observation_space, envs.single_action_space, ModelConfig.from_config(cfg)
+        )
+    except ValueError as error:  # e.g. action_head='digits' with more than 100 actions
+        raise ConfigError(str(error)) from None
 
 
 class Trainer:

@@ -104,7 +104,7 @@ def train_and_evaluate(
         "wall_seconds": round(time.perf_counter() - wall0, 1),
         "cpu_seconds": round(_child_cpu() - cpu0, 1),
     }
-    (run_dir / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    atomic_write_text(run_dir / "timing.json", json.dumps(timing, indent=2) + "\n")
     for split in SPLITS:
         cmd = [
             sys.executable,
@@ -121,7 +121,7 @@ def train_and_evaluate(
         ]
         print("$", " ".join(cmd), flush=True)
         text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        (run_dir / f"eval_{split}.txt").write_text(text)
+        atomic_write_text(run_dir / f"eval_{split}.txt", text)
 
 
 # ----------------------------------------------------------------------------------- report
@@ -251,6 +251,12 @@ def render(runs: dict[str, dict[int, dict[str, Any]]]) -> str:
             for s in seeds:
                 cat = ((counting.get(s, {}).get(split) or {}).get("per_category") or {}).get(kind)
                 row.append(_cell(cat["accuracy"], cat["correct"], cat["total"]) if cat else "–")
+            rows.append(row)
+        for key, name in (("crossing_ten", "crossing a ten"), ("within_ten", "within a ten")):
+            row = [f"counting: {name}"] + (["–"] if reference else [])
+            for s in seeds:
+                part = ((counting.get(s, {}).get(split) or {}).get("counting") or {}).get(key)
+                row.append(_cell(part["accuracy"], part["correct"], part["total"]) if part else "–")
             rows.append(row)
         lines += [f"### NumericRelation and Counting on {title}", ""] + _table(header, rows) + [""]
         if reference:

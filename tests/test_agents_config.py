@@ -57,6 +57,8 @@ def test_unknown_flag_lists_valid_flags(capsys):
         ({"episode_length": 2}, "rollout_steps=1 must be a multiple of episode_length=2"),
         ({"split": "test"}, "split is only for numeric_relation, counting"),
         ({"algorithm": "ppo", "value_head": False}, "needs value_head=true"),
+        ({"action_head": "tree"}, "action_head='tree' is not allowed; choose one of: flat, digits"),
+        ({"weight_decay": -0.1}, "weight_decay=-0.1 must be a finite number >= 0"),
     ],
 )
 def test_bad_values_name_the_value_and_what_is_allowed(values, message):

@@ -76,3 +76,30 @@ def test_vq_restarts_dead_codes_and_reports_usage():
     assert 1.0 <= out["perplexity"] <= 16.0
     out["loss"].backward()
     assert z.grad is not None
+
+
+def test_digit_action_head_scores_a_number_by_its_two_digits():
+    torch.manual_seed(0)
+    env, model = make("WMIL/Counting-v0", action_head="digits")
+    obs, _ = env.reset(seed=0)
+    logits = model(torch.as_tensor(obs).unsqueeze(0))["logits"][0]
+    assert logits.shape == (100,)
+    table = logits.reshape(10, 10)  # [tens, ones]
+    # additive in the digits: every row differs from row 0 by one constant (the tens logit)
+    torch.testing.assert_close(table - table[:, :1], (table - table[:, :1])[:1].expand(10, 10))
+    torch.testing.assert_close(table - table[:1], (table - table[:1])[:, :1].expand(10, 10))
+    # the digits are scored against the encoder's own digit-token embeddings (tied): moving
+    # the embedding of a digit the question does not show moves only that digit's logits
+    unseen = next(d for d in range(10) if vocab.DIGIT + d not in obs)
+    with torch.no_grad():
+        model.encoder.token.weight[vocab.DIGIT + unseen] += 1.0
+        changed = (model(torch.as_tensor(obs).unsqueeze(0))["logits"][0] != logits).reshape(10, 10)
+    expected = torch.zeros(10, 10, dtype=torch.bool)
+    expected[unseen], expected[:, unseen] = True, True
+    assert torch.equal(changed, expected)
+
+
+def test_digit_action_head_needs_at_most_100_actions():
+    env = gym.make("WMIL/PatternEcho-v0", num_actions=128, difficulty=0)
+    with pytest.raises(ValueError, match="numbers 0..99, but the action space has 128"):
+        AgentModel(env.observation_space, env.action_space, ModelConfig(action_head="digits"))

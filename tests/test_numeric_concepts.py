@@ -80,6 +80,8 @@ def test_counting_table_and_results_section(tmp_path, capsys):
     assert re.search(r"^Counting eval accuracy: [01]\.\d{3}$", text, re.M)
     assert re.search(r"^Q: What number comes (after|before|between) \d+", text, re.M)
     assert re.search(r"^  gold=\d+ pred=\d+$", text, re.M)
+    assert re.search(r"^crossing a ten \(tens digit changes\): \d+ ex, acc=", text, re.M)
+    assert re.search(r"^within a ten: \d+ ex, acc=", text, re.M)
     (counting_dir / "timing.json").write_text('{"wall_seconds": 60.0, "cpu_seconds": 90.0}')
 
     results = tmp_path / "RESULTS.md"
@@ -94,6 +96,7 @@ def test_counting_table_and_results_section(tmp_path, capsys):
             rf"^\| {name} \| [01]\.\d{{3}} \(\d+/\d+\) \| [01]\.\d{{3}}", section, re.M
         )
     assert "| **counting** | 1.000 | **" in section and "Acceptance on `test`" in section
+    assert re.search(r"^\| counting: crossing a ten \| – \| [01]\.\d{3} \(\d+/\d+\)", section, re.M)
     assert "| counting | 0 | " in section and "1.0 min | 1.5 min" in section
     numeric_table.write_report(tmp_path, results)  # idempotent: the section is replaced
     assert results.read_text() == written

@@ -83,6 +83,13 @@ def test_resume_refuses_changes_that_break_exactness(tmp_path, capsys):
     assert "cannot change learning_rate when resuming" in capsys.readouterr().err
 
 
+def test_digit_action_head_on_too_many_actions_is_a_config_error(tmp_path, capsys):
+    args = ["--task", "pattern_echo", "--num_actions", "128", "--action_head", "digits",
+            "--run_dir", str(tmp_path / "run"), "--progress", "false"]  # fmt: skip
+    assert train_main(args) == 2
+    assert "numbers 0..99, but the action space has 128 actions" in capsys.readouterr().err
+
+
 def test_existing_run_dir_is_not_overwritten(tmp_path, capsys):
     run(tmp_path, max_steps=64)
     assert train_main(["--run_dir", str(tmp_path / "run"), "--max_steps", "64"]) == 2
