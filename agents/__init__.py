@@ -6,6 +6,6 @@ REINFORCE or PPO on the WMIL environments, with trainer, evaluation, baselines a
 """
 
 from agents.config import Config, ConfigError
-from agents.model import AgentModel, ModelConfig
+from agents.model import AgentModel
 
-__all__ = ["AgentModel", "Config", "ConfigError", "ModelConfig"]
+__all__ = ["AgentModel", "Config", "ConfigError"]

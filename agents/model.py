@@ -21,35 +21,13 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from agents.config import Config
 from wmil_envs import vocab
-
-
-@dataclass
-class ModelConfig:
-    hidden_dim: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    ff_dim: int | None = None
-    dropout: float = 0.0
-    world_model_head: bool = True
-    value_head: bool = True
-    vq_head: bool = True
-    vq_codes: int = 32
-    vq_decay: float = 0.99
-    vq_commitment: float = 0.25
-    vq_bottleneck: bool = False
-    action_head: str = "flat"
-
-    @classmethod
-    def from_config(cls, cfg) -> ModelConfig:
-        return cls(**{name: getattr(cfg, name) for name in cls.__dataclass_fields__})
 
 
 def space_sizes(
@@ -170,10 +148,12 @@ class AgentModel(nn.Module):
         self,
         observation_space: spaces.Space,
         action_space: spaces.Space,
-        config: ModelConfig | None = None,
+        config: Config | None = None,
     ):
+        """``config``: the training config; only its model fields (hidden_dim, num_layers,
+        num_heads, ff_dim, dropout, the *_head switches, vq_*, action_head) are read."""
         super().__init__()
-        cfg = config or ModelConfig()
+        cfg = config or Config()
         self.config = cfg
         self.obs_len, self.vocab_size, self.num_actions = space_sizes(
             observation_space, action_space

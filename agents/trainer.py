@@ -45,7 +45,7 @@ from agents.baselines import make_agent
 from agents.checkpoint import atomic_write_text, save_checkpoint
 from agents.config import Config, ConfigError, config_from_dict
 from agents.evaluation import greedy_success
-from agents.model import AgentModel, ModelConfig, parameter_count
+from agents.model import AgentModel, parameter_count
 from agents.ppo import PPO
 from agents.reinforce import Reinforce
 from agents.rewards import RewardVector, prediction_rewards
@@ -84,7 +84,7 @@ def default_run_dir(cfg: Config) -> Path:
 def build_model(cfg: Config, envs) -> AgentModel:
     try:
         return AgentModel(
-            envs.single_observation_space, envs.single_action_space, ModelConfig.from_config(cfg)
+            envs.single_observation_space, envs.single_action_space, cfg
         )
     except ValueError as error:  # e.g. action_head='digits' with more than 100 actions
         raise ConfigError(str(error)) from None

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 import wmil_envs
-from agents.model import AgentModel, ModelConfig, VectorQuantizer, parameter_count
+from agents.config import Config
+from agents.model import AgentModel, VectorQuantizer, parameter_count
 from wmil_envs import vocab
 
 
 def make(env_id="WMIL/PatternEcho-v0", **model_kwargs):
     env = gym.make(env_id, num_actions=8) if "Pattern" in env_id else gym.make(env_id)
-    model = AgentModel(env.observation_space, env.action_space, ModelConfig(**model_kwargs))
+    model = AgentModel(env.observation_space, env.action_space, Config(**model_kwargs))
     return env, model
 
 
@@ -102,4 +103,4 @@ def test_digit_action_head_scores_a_number_by_its_two_digits():
 def test_digit_action_head_needs_at_most_100_actions():
     env = gym.make("WMIL/PatternEcho-v0", num_actions=128, difficulty=0)
     with pytest.raises(ValueError, match="numbers 0..99, but the action space has 128"):
-        AgentModel(env.observation_space, env.action_space, ModelConfig(action_head="digits"))
+        AgentModel(env.observation_space, env.action_space, Config(action_head="digits"))
