@@ -99,9 +99,9 @@ class Config:
     vq_bottleneck: bool = False
     """Heads read the quantized summary (straight-through) instead of the continuous one."""
     action_head: str = "flat"
-    """flat: one logit per action. digits: action k is the number k (at most 100 actions) and
-    its logit is tens_logit[k // 10] + ones_logit[k % 10], so the policy picks two digits and
-    numbers never rewarded are answered from digits that were (Counting)."""
+    """flat: one logit per action. digits: action k is the number k (at most 100 actions), chosen
+    digit by digit, each answer digit a digit the question shows shifted by a learned amount
+    (mod 10), so numbers never rewarded are answered the way the others were (Counting)."""
 
     # --- optimisation ---
     learning_rate: float = 2e-3

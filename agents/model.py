@@ -7,10 +7,9 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 - Encoder: token embeddings plus learned position embeddings, with a learned summary token
   (``[CLS]``) in front; the core's output at that position summarises the observation.
 - Action head: logits over actions from the summary (the policy). ``flat``: one logit per
-  action. ``digits``: action ``k`` is the number ``k`` and its logit is the sum of a tens-digit
-  and a ones-digit logit, each scored against the encoder's embedding of that digit token; the
-  policy is a product of two 10-way choices, so a number never rewarded can still be chosen
-  from digits that were.
+  action. ``digits``: action ``k`` is the number ``k``, chosen as two digits, each a digit the
+  observation shows (picked by attention) shifted by a learned amount mod 10 (see
+  :class:`DigitActionHead`), so a number never rewarded is reached like those that were.
 - World-model head (the plan's Fix 2, raw target): for every observation position, logits over
   the vocabulary for the token of the *next observation* given the action taken, trained with a
   cross-entropy. Its error is the fraction of next-observation tokens predicted wrong.
@@ -20,6 +19,8 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -112,11 +113,20 @@ class VectorQuantizer(nn.Module):
 
 
 class DigitActionHead(nn.Module):
-    """Logits for actions 0..n-1 read as numbers: ``tens[k // 10] + ones[k % 10]``.
+    """Answers a number digit by digit, each answer digit a shown digit shifted (mod 10).
 
-    Each digit logit is a query from the summary (one for tens, one for ones) dotted with the
-    embedding of that digit's token, the same embedding the encoder reads: the answer's digits
-    live in the space of the question's digits (tied input and output embeddings).
+    Action ``k`` is the number ``k``; its logit is ``log p_tens(k // 10) + log p_ones(k % 10)``,
+    where for each answer digit
+
+        p(d) = sum over positions t of  pointer(t) * shift((d - x_t) mod 10)
+
+    ``pointer``: attention from the summary over the core's states at the observation's digit
+    tokens (``x_t`` is the digit at position t), i.e. which shown digit to read; ``shift``: a
+    distribution over the ten shifts (9 is -1), from the summary, i.e. what to do to it. Only
+    the order of the ten digits is built in. Which digit to read, which shift each question
+    needs and when the tens digit shifts as well (the carry: after 19 is 20) are learned from
+    reward, and because a shift acts alike on every digit, an answer whose digits never
+    appeared together in training is reached the same way as the ones that did.
     """
 
     def __init__(self, hidden_dim: int, num_actions: int):
@@ -126,19 +136,38 @@ class DigitActionHead(nn.Module):
                 f"action_head='digits' reads actions as the numbers 0..99, but the action space "
                 f"has {num_actions} actions"
             )
-        self.query = nn.Linear(hidden_dim, 2 * hidden_dim)  # tens query, then ones query
-        nn.init.normal_(self.query.weight, std=0.01)  # near-uniform policy at the start
-        nn.init.zeros_(self.query.bias)
-        self.bias = nn.Parameter(torch.zeros(2, 10))
+        self.pointer_query = nn.Linear(hidden_dim, 2 * hidden_dim)  # tens, then ones
+        self.pointer_key = nn.Linear(hidden_dim, hidden_dim, bias=False)  # a bias shifts all alike
+        self.shift = nn.Linear(hidden_dim, 2 * 10)
         number = torch.arange(num_actions)
         self.register_buffer("tens", number // 10, persistent=False)
-        self.register_buffer("ones", 10 + number % 10, persistent=False)
+        self.register_buffer("ones", number % 10, persistent=False)
 
-    def forward(self, summary: torch.Tensor, digit_embeddings: torch.Tensor) -> torch.Tensor:
-        """``summary`` (B, d), ``digit_embeddings`` (10, d) -> logits (B, num_actions)."""
-        queries = self.query(summary).view(summary.shape[0], 2, -1)
-        digit_logits = (queries @ digit_embeddings.T + self.bias).flatten(1)  # (B, 20)
-        return digit_logits[:, self.tens] + digit_logits[:, self.ones]
+    def digit_log_probs(
+        self, summary: torch.Tensor, states: torch.Tensor, obs: torch.Tensor
+    ) -> torch.Tensor:
+        """``summary`` (B, d), ``states`` (B, L, d) at the observation tokens ``obs`` (B, L)
+        -> log-probabilities (B, 2, 10) of the tens and ones digit of the answer."""
+        batch = obs.shape[0]
+        digit = obs.long() - vocab.DIGIT
+        is_digit = (digit >= 0) & (digit < 10)
+        query = self.pointer_query(summary).view(batch, 2, -1)
+        scores = query @ self.pointer_key(states).transpose(1, 2) / query.shape[-1] ** 0.5
+        # only digit tokens can be read; with none shown, every position reads "any digit"
+        pointer = scores.masked_fill(~is_digit.unsqueeze(1), -1e9).log_softmax(-1)  # (B, 2, L)
+        shift = self.shift(summary).view(batch, 2, 10).log_softmax(-1)
+        needed = (torch.arange(10, device=obs.device) - digit.unsqueeze(-1)) % 10  # (B, L, 10)
+        read = shift.gather(2, needed.flatten(1).unsqueeze(1).expand(-1, 2, -1))
+        read = read.view(batch, 2, *needed.shape[1:])  # (B, 2, L, 10): shift giving d from x_t
+        read = read.masked_fill(~is_digit[:, None, :, None], -math.log(10))
+        return (pointer.unsqueeze(-1) + read).logsumexp(2)
+
+    def forward(
+        self, summary: torch.Tensor, states: torch.Tensor, obs: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits (B, num_actions): the log-probability of each number's two digits."""
+        log_p = self.digit_log_probs(summary, states, obs)
+        return log_p[:, 0, self.tens] + log_p[:, 1, self.ones]
 
 
 class AgentModel(nn.Module):
@@ -217,8 +246,7 @@ class AgentModel(nn.Module):
             if self.config.vq_bottleneck:
                 summary = vq["quantized"]
         if isinstance(self.action_head, DigitActionHead):
-            digits = self.encoder.token.weight[vocab.DIGIT : vocab.DIGIT + 10]
-            out["logits"] = self.action_head(summary, digits)
+            out["logits"] = self.action_head(summary, h[:, 1:], obs)
         else:
             out["logits"] = self.action_head(summary)
         if self.value_head is not None:

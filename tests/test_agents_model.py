@@ -89,15 +89,47 @@ def test_digit_action_head_scores_a_number_by_its_two_digits():
     # additive in the digits: every row differs from row 0 by one constant (the tens logit)
     torch.testing.assert_close(table - table[:, :1], (table - table[:, :1])[:1].expand(10, 10))
     torch.testing.assert_close(table - table[:1], (table - table[:1])[:, :1].expand(10, 10))
-    # the digits are scored against the encoder's own digit-token embeddings (tied): moving
-    # the embedding of a digit the question does not show moves only that digit's logits
-    unseen = next(d for d in range(10) if vocab.DIGIT + d not in obs)
+    # and the logits are log-probabilities of the two digits: the 100 numbers sum to one
+    torch.testing.assert_close(logits.exp().sum(), torch.tensor(1.0))
+
+
+def test_digit_action_head_answers_with_shifts_of_the_digits_shown():
+    """Each answer digit is a shown digit shifted: make both shifts 'add one' and after 19 the
+    answer's digits can only be 1 + 1 or 9 + 1 (mod 10), whatever the pointer reads."""
+    torch.manual_seed(0)
+    env, model = make("WMIL/Counting-v0", action_head="digits")
+    counting = vocab.TASK + vocab.TASK_NAMES.index("counting")
+    after = vocab.COUNT_KIND + vocab.COUNT_KINDS.index("after")
+    one, nine = vocab.DIGIT + 1, vocab.DIGIT + 9
+    obs = [[counting, after, one, nine, vocab.PAD, vocab.PAD, vocab.NONE, vocab.NONE]]
+    assert len(obs[0]) == env.observation_space.shape[0]
     with torch.no_grad():
-        model.encoder.token.weight[vocab.DIGIT + unseen] += 1.0
-        changed = (model(torch.as_tensor(obs).unsqueeze(0))["logits"][0] != logits).reshape(10, 10)
-    expected = torch.zeros(10, 10, dtype=torch.bool)
-    expected[unseen], expected[:, unseen] = True, True
-    assert torch.equal(changed, expected)
+        model.action_head.shift.weight.zero_()
+        model.action_head.shift.bias.copy_(20.0 * torch.eye(10)[1].repeat(2))
+        probs = model(torch.as_tensor(obs))["logits"][0].exp().reshape(10, 10)
+    assert probs[[2, 0]][:, [2, 0]].sum() > 0.999
+    # a digit the question does not show cannot be read: PAD and the action tokens are skipped
+    assert probs[1].sum() < 1e-3 and probs[:, 1].sum() < 1e-3
+    # with no digit shown there is nothing to read: every number is equally likely
+    obs[0][2:4] = [vocab.PAD, vocab.PAD]
+    with torch.no_grad():
+        probs = model(torch.as_tensor(obs))["logits"][0].exp()
+    torch.testing.assert_close(probs, torch.full((100,), 0.01))
+
+
+def test_digit_action_head_learns_through_pointer_and_shift():
+    torch.manual_seed(0)
+    env, model = make("WMIL/Counting-v0", action_head="digits")
+    envs = gym.make_vec("WMIL/Counting-v0", num_envs=16)
+    obs, _ = envs.reset(seed=0)
+    logits = model(torch.as_tensor(obs))["logits"]
+    (-logits[:, 42].mean()).backward()
+    head = dict(model.action_head.named_parameters())
+    assert set(head) == {
+        "pointer_query.weight", "pointer_query.bias", "pointer_key.weight", "shift.weight",
+        "shift.bias",
+    }  # fmt: skip
+    assert all(p.grad is not None and p.grad.any() for p in head.values())
 
 
 def test_digit_action_head_needs_at_most_100_actions():
