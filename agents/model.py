@@ -120,39 +120,38 @@ class DigitActionHead(nn.Module):
 
         p(d) = sum over positions t of  pointer(t) * shift((d - x_t) mod 10)
 
-    ``pointer``: attention from the summary over the core's states at the observation's digit
-    tokens (``x_t`` is the digit at position t), i.e. which shown digit to read; ``shift``: a
-    distribution over the ten shifts (9 is -1), from the summary, i.e. what to do to it. Only
-    the order of the ten digits is built in. Which digit to read, which shift each question
+    ``pointer``: a distribution over the observation's positions that hold a digit token (``x_t``
+    is the digit at position t), i.e. which shown digit to read; ``shift``: a distribution over
+    the ten shifts (9 is -1), i.e. what to do to it; both from the summary, one per answer digit.
+    The pointer chooses positions, not digit values, so where to read cannot depend on which
+    digits happen to be there except through the summary.
+
+    Only the order of the ten digits is built in. Which digit to read, which shift each question
     needs and when the tens digit shifts as well (the carry: after 19 is 20) are learned from
     reward, and because a shift acts alike on every digit, an answer whose digits never
     appeared together in training is reached the same way as the ones that did.
     """
 
-    def __init__(self, hidden_dim: int, num_actions: int):
+    def __init__(self, hidden_dim: int, obs_len: int, num_actions: int):
         super().__init__()
         if num_actions > 100:
             raise ValueError(
                 f"action_head='digits' reads actions as the numbers 0..99, but the action space "
                 f"has {num_actions} actions"
             )
-        self.pointer_query = nn.Linear(hidden_dim, 2 * hidden_dim)  # tens, then ones
-        self.pointer_key = nn.Linear(hidden_dim, hidden_dim, bias=False)  # a bias shifts all alike
+        self.pointer = nn.Linear(hidden_dim, 2 * obs_len)  # tens, then ones: where to read
         self.shift = nn.Linear(hidden_dim, 2 * 10)
         number = torch.arange(num_actions)
         self.register_buffer("tens", number // 10, persistent=False)
         self.register_buffer("ones", number % 10, persistent=False)
 
-    def digit_log_probs(
-        self, summary: torch.Tensor, states: torch.Tensor, obs: torch.Tensor
-    ) -> torch.Tensor:
-        """``summary`` (B, d), ``states`` (B, L, d) at the observation tokens ``obs`` (B, L)
-        -> log-probabilities (B, 2, 10) of the tens and ones digit of the answer."""
+    def digit_log_probs(self, summary: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """``summary`` (B, d) of the observation ``obs`` (B, L) -> log-probabilities (B, 2, 10)
+        of the tens and ones digit of the answer."""
         batch = obs.shape[0]
         digit = obs.long() - vocab.DIGIT
         is_digit = (digit >= 0) & (digit < 10)
-        query = self.pointer_query(summary).view(batch, 2, -1)
-        scores = query @ self.pointer_key(states).transpose(1, 2) / query.shape[-1] ** 0.5
+        scores = self.pointer(summary).view(batch, 2, -1)
         # only digit tokens can be read; with none shown, every position reads "any digit"
         pointer = scores.masked_fill(~is_digit.unsqueeze(1), -1e9).log_softmax(-1)  # (B, 2, L)
         shift = self.shift(summary).view(batch, 2, 10).log_softmax(-1)
@@ -162,11 +161,9 @@ class DigitActionHead(nn.Module):
         read = read.masked_fill(~is_digit[:, None, :, None], -math.log(10))
         return (pointer.unsqueeze(-1) + read).logsumexp(2)
 
-    def forward(
-        self, summary: torch.Tensor, states: torch.Tensor, obs: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, summary: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_actions): the log-probability of each number's two digits."""
-        log_p = self.digit_log_probs(summary, states, obs)
+        log_p = self.digit_log_probs(summary, obs)
         return log_p[:, 0, self.tens] + log_p[:, 1, self.ones]
 
 
@@ -207,7 +204,7 @@ class AgentModel(nn.Module):
                     f"action_head='digits' scores digits by their token embeddings, but the "
                     f"observation vocabulary has only {self.vocab_size} tokens (no digit tokens)"
                 )
-            self.action_head = DigitActionHead(d, self.num_actions)
+            self.action_head = DigitActionHead(d, self.obs_len, self.num_actions)
         elif cfg.action_head == "flat":
             self.action_head = nn.Linear(d, self.num_actions)
             nn.init.normal_(self.action_head.weight, std=0.01)
@@ -246,7 +243,7 @@ class AgentModel(nn.Module):
             if self.config.vq_bottleneck:
                 summary = vq["quantized"]
         if isinstance(self.action_head, DigitActionHead):
-            out["logits"] = self.action_head(summary, h[:, 1:], obs)
+            out["logits"] = self.action_head(summary, obs)
         else:
             out["logits"] = self.action_head(summary)
         if self.value_head is not None:

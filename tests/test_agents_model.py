@@ -125,10 +125,7 @@ def test_digit_action_head_learns_through_pointer_and_shift():
     logits = model(torch.as_tensor(obs))["logits"]
     (-logits[:, 42].mean()).backward()
     head = dict(model.action_head.named_parameters())
-    assert set(head) == {
-        "pointer_query.weight", "pointer_query.bias", "pointer_key.weight", "shift.weight",
-        "shift.bias",
-    }  # fmt: skip
+    assert set(head) == {"pointer.weight", "pointer.bias", "shift.weight", "shift.bias"}
     assert all(p.grad is not None and p.grad.any() for p in head.values())
 
 
