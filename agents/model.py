@@ -8,8 +8,9 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
   (``[CLS]``) in front; the core's output at that position summarises the observation.
 - Action head: logits over actions from the summary (the policy). ``flat``: one logit per
   action. ``digits``: action ``k`` is the number ``k``, chosen as two digits, each a digit the
-  observation shows (picked by attention) shifted by a learned amount mod 10 (see
-  :class:`DigitActionHead`), so a number never rewarded is reached like those that were.
+  observation shows (picked by a learned pointer over its positions) shifted by a learned
+  amount mod 10 (see :class:`DigitActionHead`), so a number never rewarded is reached like
+  those that were.
 - World-model head (the plan's Fix 2, raw target): for every observation position, logits over
   the vocabulary for the token of the *next observation* given the action taken, trained with a
   cross-entropy. Its error is the fraction of next-observation tokens predicted wrong.
@@ -201,8 +202,8 @@ class AgentModel(nn.Module):
         if cfg.action_head == "digits":
             if self.vocab_size < vocab.DIGIT + 10:
                 raise ValueError(
-                    f"action_head='digits' scores digits by their token embeddings, but the "
-                    f"observation vocabulary has only {self.vocab_size} tokens (no digit tokens)"
+                    f"action_head='digits' reads the digit tokens of the observation, but its "
+                    f"vocabulary has only {self.vocab_size} tokens (no digit tokens)"
                 )
             self.action_head = DigitActionHead(d, self.obs_len, self.num_actions)
         elif cfg.action_head == "flat":
