@@ -102,6 +102,9 @@ class Config:
     """flat: one logit per action. digits: action k is the number k (at most 100 actions), chosen
     digit by digit, each answer digit a digit the question shows shifted by a learned amount
     (mod 10), so numbers never rewarded are answered the way the others were (Counting)."""
+    digit_max_shift: int | None = None
+    """digits head: an answer digit is a shown digit moved by at most this many steps (0..4);
+    None: by any of the ten shifts."""
 
     # --- optimisation ---
     learning_rate: float = 2e-3
@@ -285,6 +288,10 @@ class Config:
         for name in ["difficulty", "eval_every", "checkpoint_every", "torch_threads", "seed"]:
             value = getattr(self, name)
             _need(value >= 0, f"{name}={value!r} must be an integer >= 0")
+        _need(
+            self.digit_max_shift is None or 0 <= self.digit_max_shift <= 4,
+            f"digit_max_shift={self.digit_max_shift!r} must be None or an integer in 0..4",
+        )
         _need(
             self.ff_dim is None or self.ff_dim >= 1,
             f"ff_dim={self.ff_dim!r} must be None or an integer >= 1",

@@ -133,15 +133,20 @@ class DigitActionHead(nn.Module):
     appeared together in training is reached the same way as the ones that did.
     """
 
-    def __init__(self, hidden_dim: int, obs_len: int, num_actions: int):
+    def __init__(
+        self, hidden_dim: int, obs_len: int, num_actions: int, max_shift: int | None = None
+    ):
+        """``max_shift``: shifts allowed, ``-max_shift..max_shift`` (0..4); None: all ten."""
         super().__init__()
         if num_actions > 100:
             raise ValueError(
                 f"action_head='digits' reads actions as the numbers 0..99, but the action space "
                 f"has {num_actions} actions"
             )
+        shifts = range(10) if max_shift is None else range(-max_shift, max_shift + 1)
+        self.register_buffer("shifts", torch.tensor(shifts) % 10, persistent=False)
         self.pointer = nn.Linear(hidden_dim, 2 * obs_len)  # tens, then ones: where to read
-        self.shift = nn.Linear(hidden_dim, 2 * 10)
+        self.shift = nn.Linear(hidden_dim, 2 * len(shifts))
         number = torch.arange(num_actions)
         self.register_buffer("tens", number // 10, persistent=False)
         self.register_buffer("ones", number % 10, persistent=False)
@@ -155,7 +160,8 @@ class DigitActionHead(nn.Module):
         scores = self.pointer(summary).view(batch, 2, -1)
         # only digit tokens can be read; with none shown, every position reads "any digit"
         pointer = scores.masked_fill(~is_digit.unsqueeze(1), -1e9).log_softmax(-1)  # (B, 2, L)
-        shift = self.shift(summary).view(batch, 2, 10).log_softmax(-1)
+        allowed = self.shift(summary).view(batch, 2, -1).log_softmax(-1)
+        shift = allowed.new_full((batch, 2, 10), -1e9).index_copy(2, self.shifts, allowed)
         needed = (torch.arange(10, device=obs.device) - digit.unsqueeze(-1)) % 10  # (B, L, 10)
         read = shift.gather(2, needed.flatten(1).unsqueeze(1).expand(-1, 2, -1))
         read = read.view(batch, 2, *needed.shape[1:])  # (B, 2, L, 10): shift giving d from x_t
@@ -205,7 +211,9 @@ class AgentModel(nn.Module):
                     f"action_head='digits' reads the digit tokens of the observation, but its "
                     f"vocabulary has only {self.vocab_size} tokens (no digit tokens)"
                 )
-            self.action_head = DigitActionHead(d, self.obs_len, self.num_actions)
+            self.action_head = DigitActionHead(
+                d, self.obs_len, self.num_actions, cfg.digit_max_shift
+            )
         elif cfg.action_head == "flat":
             self.action_head = nn.Linear(d, self.num_actions)
             nn.init.normal_(self.action_head.weight, std=0.01)

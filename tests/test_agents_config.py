@@ -59,6 +59,7 @@ def test_unknown_flag_lists_valid_flags(capsys):
         ({"algorithm": "ppo", "value_head": False}, "needs value_head=true"),
         ({"action_head": "tree"}, "action_head='tree' is not allowed; choose one of: flat, digits"),
         ({"weight_decay": -0.1}, "weight_decay=-0.1 must be a finite number >= 0"),
+        ({"digit_max_shift": 5}, "digit_max_shift=5 must be None or an integer in 0..4"),
     ],
 )
 def test_bad_values_name_the_value_and_what_is_allowed(values, message):

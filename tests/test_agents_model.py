@@ -117,6 +117,19 @@ def test_digit_action_head_answers_with_shifts_of_the_digits_shown():
     torch.testing.assert_close(probs, torch.full((100,), 0.01))
 
 
+def test_digit_action_head_moves_digits_at_most_max_shift_steps():
+    torch.manual_seed(0)
+    env, model = make("WMIL/Counting-v0", action_head="digits", digit_max_shift=1)
+    counting = vocab.TASK + vocab.TASK_NAMES.index("counting")
+    after = vocab.COUNT_KIND + vocab.COUNT_KINDS.index("after")
+    obs = [[counting, after, vocab.DIGIT + 1, vocab.DIGIT + 5, 0, 0, vocab.NONE, vocab.NONE]]
+    with torch.no_grad():
+        probs = model(torch.as_tensor(obs))["logits"][0].exp().reshape(10, 10)
+    reachable = [0, 1, 2, 4, 5, 6]  # 1 and 5, each moved by -1, 0 or +1
+    assert probs[reachable][:, reachable].sum() > 1 - 1e-6
+    assert (probs[reachable][:, reachable] > 1e-4).all()  # and each of them can be chosen
+
+
 def test_digit_action_head_learns_through_pointer_and_shift():
     torch.manual_seed(0)
     env, model = make("WMIL/Counting-v0", action_head="digits")
