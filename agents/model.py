@@ -123,7 +123,8 @@ class DigitActionHead(nn.Module):
 
     ``pointer``: a distribution over the observation's positions that hold a digit token (``x_t``
     is the digit at position t), i.e. which shown digit to read; ``shift``: a distribution over
-    the ten shifts (9 is -1), i.e. what to do to it; both from the summary, one per answer digit.
+    the shifts (all ten, 9 being -1, or ``-max_shift..max_shift``), i.e. what to do to it; both
+    from the summary, one per answer digit.
     The pointer chooses positions, not digit values, so where to read cannot depend on which
     digits happen to be there except through the summary.
 
