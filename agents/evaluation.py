@@ -299,6 +299,7 @@ def counting_details(main: dict, task, samples: int) -> dict:
     firsts = [int(np.flatnonzero(kinds == k)[0]) for k in range(3) if (kinds == k).any()]
     rest = [i for i in range(len(gold)) if i not in firsts]
     picks = (firsts + rest)[:samples]
+
     def part(mask: np.ndarray) -> dict[str, Any]:
         total = int(mask.sum())
         hits = int(correct[mask].sum())

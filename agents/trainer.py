@@ -83,9 +83,7 @@ def default_run_dir(cfg: Config) -> Path:
 
 def build_model(cfg: Config, envs) -> AgentModel:
     try:
-        return AgentModel(
-            envs.single_observation_space, envs.single_action_space, cfg
-        )
+        return AgentModel(envs.single_observation_space, envs.single_action_space, cfg)
     except ValueError as error:  # e.g. action_head='digits' with more than 100 actions
         raise ConfigError(str(error)) from None
 

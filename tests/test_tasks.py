@@ -204,8 +204,11 @@ def test_conditional_levels_vary_their_attributes_and_keep_the_others_inert():
     for level, settings in task.levels.items():
         fields = draw(task, level)
         assert set(task.answer(fields).tolist()) == set(range(settings["answers"]))
-        for name, values in (("colour", vocab.COLOURS), ("size", vocab.SIZES),
-                             ("texture", vocab.TEXTURES)):
+        for name, values in (
+            ("colour", vocab.COLOURS),
+            ("size", vocab.SIZES),
+            ("texture", vocab.TEXTURES),
+        ):
             seen = {values[v] for v in fields[name].tolist()}
             if name in settings["varying"]:
                 assert seen == set(values)

@@ -67,9 +67,7 @@ class Conditional(Task):
             if "colour" in varying
             else non_red[(u[1] * len(non_red)).astype(np.int64)],
             "size": (u[2] * 2).astype(np.int64) if "size" in varying else np.full(n, SMALL),
-            "texture": (u[3] * 2).astype(np.int64)
-            if "texture" in varying
-            else np.full(n, PLAIN),
+            "texture": (u[3] * 2).astype(np.int64) if "texture" in varying else np.full(n, PLAIN),
         }
 
     def answer(self, fields: Fields) -> np.ndarray:
