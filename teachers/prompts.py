@@ -49,12 +49,7 @@ SYSTEM = {
 
 def task_config(task: Task) -> dict[str, Any]:
     """What rebuilds ``task`` with ``wmil_envs.make_task``: name, num_actions, task options."""
-    config: dict[str, Any] = {"name": task.name, "num_actions": int(task.num_actions)}
-    if hasattr(task, "relations"):
-        config["relations"] = list(task.relations)
-    if hasattr(task, "split"):
-        config["split"] = task.split
-    return config
+    return {"name": task.name, "num_actions": int(task.num_actions), **task.options()}
 
 
 def _rules(task: Task) -> str:

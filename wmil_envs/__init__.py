@@ -6,7 +6,7 @@ does the same with no import line.
 
 from wmil_envs.curriculum import CurriculumManager
 from wmil_envs.parent import DeterministicParent, Parent
-from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs
+from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs, register_task
 from wmil_envs.state import State, StateBatch
 from wmil_envs.tasks import TASKS, make_task
 from wmil_envs.wrappers import CurriculumWrapper, VectorCurriculumWrapper
@@ -26,5 +26,6 @@ __all__ = [
     "VectorCurriculumWrapper",
     "make_task",
     "register_envs",
+    "register_task",
 ]
 __version__ = "0.1.0"

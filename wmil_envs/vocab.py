@@ -2,10 +2,26 @@
 
 Every observation is a row of token ids from this vocabulary, so one model (one embedding table)
 can read every environment, and a world model can predict the next observation token by token.
-Token ids are stable across versions of an environment id: changing them is a new ``-vN``.
+
+Token ids are part of each environment id's contract, and they never move:
+
+- the blocks defined in this module (ids 0..170) are frozen: never insert, remove or reorder
+  anything here, and add no new block here;
+- every later token is declared by a task (``Task.tokens``: its own names, e.g. the operations
+  of a world) and appended at the END when the task is registered, after its task token
+  ``<task:NAME>``. Registration follows the registry's order (``wmil_envs.tasks``), so adding a
+  task as the registry's last line appends its tokens after every existing one;
+- a name that already exists keeps its id (tasks may share tokens: digits, symbols, shapes).
+
+``VOCAB_SIZE`` and ``TOKEN_NAMES`` therefore grow as tasks are registered; read them as
+``vocab.VOCAB_SIZE`` (not ``from vocab import VOCAB_SIZE``) to see the current size. An env's
+observation space is sized when the env is built. ``tests/test_vocab_golden.py`` pins every
+existing id and a seeded episode of every existing environment id.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 MAX_ACTIONS = 128
 """Largest ``num_actions`` any environment accepts: one symbol token per action."""
@@ -16,17 +32,50 @@ CORRECT = 2  #: feedback: the last action was right
 WRONG = 3  #: feedback: the last action was wrong
 
 _names: list[str] = ["<pad>", "<none>", "<correct>", "<wrong>"]
+_ids: dict[str, int] = {name: i for i, name in enumerate(_names)}
 
 
 def _block(names: list[str]) -> int:
-    """Append ``names`` to the vocabulary and return the id of the first one."""
+    """Append ``names`` (all new) to the vocabulary and return the id of the first one."""
     start = len(_names)
-    _names.extend(names)
+    add_tokens(names)
     return start
 
 
+def add_tokens(names: Iterable[str]) -> list[int]:
+    """The ids of ``names``, appending the ones not yet in the vocabulary at the end, in order.
+
+    Called by task registration with the task's token names; existing names keep their ids.
+    """
+    ids = []
+    for name in names:
+        if name not in _ids:
+            _ids[name] = len(_names)
+            _names.append(name)
+        ids.append(_ids[name])
+    return ids
+
+
+def token_id(name: str) -> int:
+    """The id of the token called ``name`` (e.g. ``"<task:counting>"``), or a clear error."""
+    try:
+        return _ids[name]
+    except KeyError:
+        raise KeyError(
+            f"no token {name!r} in the vocabulary; a task's tokens are added when it is "
+            "registered (wmil_envs.register_task)"
+        ) from None
+
+
+def task_token_name(task_name: str) -> str:
+    """Name of the token that starts every observation of task ``task_name``."""
+    return f"<task:{task_name}>"
+
+
 TASK_NAMES = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
-TASK = _block([f"<task:{name}>" for name in TASK_NAMES])
+"""The first five tasks, whose task tokens form the first block (frozen; later tasks' task
+tokens are appended at the end when they are registered)."""
+TASK = _block([task_token_name(name) for name in TASK_NAMES])
 """Id of the first task token; the task token of ``TASK_NAMES[i]`` is ``TASK + i``."""
 
 RELATIONS = (
@@ -60,10 +109,18 @@ DIGIT = _block([f"<digit:{d}>" for d in range(10)])
 SYMBOL = _block([f"<sym:{i}>" for i in range(MAX_ACTIONS)])
 """Symbol ``i`` (an echo target, a sequence element, or action ``i`` in the feedback slot)."""
 
-VOCAB_SIZE = len(_names)
-TOKEN_NAMES: tuple[str, ...] = tuple(_names)
+# The frozen blocks end here. New tokens come from tasks (``Task.tokens``), never from here.
+
+
+def __getattr__(name: str):
+    """``VOCAB_SIZE`` and ``TOKEN_NAMES`` are read live: registering a task may append tokens."""
+    if name == "VOCAB_SIZE":
+        return len(_names)
+    if name == "TOKEN_NAMES":
+        return tuple(_names)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def token_name(token: int) -> str:
     """Human-readable name of a token id, for debugging and docs."""
-    return TOKEN_NAMES[int(token)]
+    return _names[int(token)]

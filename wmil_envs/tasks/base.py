@@ -1,11 +1,16 @@
-"""What every task provides: batched instance generation, the rule's answer, and question tokens.
+"""What every task provides: its registry record, batched rules, question tokens and text.
 
 A task's rules are written once, over numpy batches (leading dimension ``n``). The single env is
 the batch of one and the native vector env is the batch of many, so the two cannot drift apart.
+
+A task class is also its own registry record: it declares everything the rest of the project
+derives from it (env id, env documentation, tokens, LLM field schema, evaluation categories,
+constructor options), so adding a task is its task file plus one line in ``wmil_envs.tasks``.
 """
 
 from __future__ import annotations
 
+import inspect
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -20,16 +25,32 @@ Fields = dict[str, np.ndarray]
 
 
 class Task(ABC):
-    """A family of one-question problems with a single correct action per instance.
+    """A family of problems, each instance with a correct action given by the task's rules.
 
-    Subclasses set ``name``, ``question_len``, ``levels`` (the documented settings per
-    difficulty level) and ``default_num_actions``, and implement the four batched rules below.
+    Subclasses set the class attributes below and implement the batched rules (``generate``,
+    ``answer``, ``question``), the text (``describe``) and the LLM field schema
+    (``field_schema``). Constructor keywords other than ``num_actions`` are the task's options
+    (e.g. ``split``); each is kept as the attribute of the same name.
     """
 
     name: ClassVar[str]
+    """Short name used in configs and prompts, e.g. ``"pattern_echo"``."""
+    env_id: ClassVar[str]
+    """Gymnasium id, e.g. ``"WMIL/PatternEcho-v0"``; the env classes are ``<ClassName>Env``
+    and ``<ClassName>VectorEnv`` in ``wmil_envs.envs``."""
+    env_doc: ClassVar[str]
+    """The env's documentation: a summary line, then Gymnasium's Description, Action Space and
+    Difficulty sections (the sections every WMIL env shares are added after it)."""
     question_len: ClassVar[int]
     levels: ClassVar[Mapping[int, Mapping[str, Any]]]
+    """The documented settings of each difficulty level."""
     default_num_actions: ClassVar[int] = 16
+    tokens: ClassVar[tuple[str, ...]] = ()
+    """Token names this task adds to the vocabulary (appended at the end when registered, after
+    the task token ``<task:NAME>``); existing names (digits, symbols...) are simply reused."""
+    categories: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    """Instance fields whose values are categories to score separately in evaluation:
+    field name -> the name of each value (e.g. ``{"kind": ("after", "before", "between")}``)."""
 
     def __init__(self, num_actions: int | None = None):
         if num_actions is None:
@@ -46,10 +67,21 @@ class Task(ABC):
             )
         self.num_actions = num_actions
 
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The task's constructor options besides ``num_actions`` (e.g. ``("split",)``)."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return tuple(name for name in parameters if name not in ("self", "num_actions"))
+
+    def options(self) -> dict[str, Any]:
+        """This task's option values, as plain JSON values (they rebuild it with make_task)."""
+        values = {name: getattr(self, name) for name in self.option_names()}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
     @property
     def token(self) -> int:
         """The task token that starts every observation of this task."""
-        return vocab.TASK + vocab.TASK_NAMES.index(self.name)
+        return vocab.token_id(vocab.task_token_name(self.name))
 
     @property
     def obs_len(self) -> int:
@@ -102,6 +134,37 @@ class Task(ABC):
     def describe_answer(self, action: int) -> str:
         """What an action means as an answer, for text ("yes", "35", "action 5")."""
         return f"action {action}"
+
+    @abstractmethod
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        """JSON schema of each instance field at ``level``: what an LLM parent may generate.
+
+        Integer fields only (see :func:`integer_field` and :func:`enum_field`); the values
+        allowed should be exactly those ``generate`` can draw at ``level``.
+        """
+
+    def instance_problem(self, fields: Fields, level: int) -> str | None:
+        """What makes one schema-valid instance (a batch of one) invalid across fields, or None.
+
+        For rules a per-field schema cannot state (a sequence leaving the action range, a pair
+        outside the split...). The answer's range is checked by the caller.
+        """
+        return None
+
+
+def integer_field(low: int, high: int, text: str) -> dict[str, Any]:
+    """Schema of an integer field in ``low..high``."""
+    return {"type": "integer", "minimum": int(low), "maximum": int(high), "description": text}
+
+
+def enum_field(values, text: str) -> dict[str, Any]:
+    """Schema of an integer field taking one of ``values``."""
+    return {"type": "integer", "enum": sorted(int(v) for v in values), "description": text}
+
+
+def numbered(names) -> str:
+    """``"0=circle, 1=square, ..."``: what each integer value of a category field means."""
+    return ", ".join(f"{i}={name}" for i, name in enumerate(names))
 
 
 def symbols(values: np.ndarray) -> np.ndarray:

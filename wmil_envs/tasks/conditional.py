@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from wmil_envs import vocab
-from wmil_envs.tasks.base import Fields, Task
+from wmil_envs.tasks.base import Fields, Task, enum_field, integer_field, numbered
 
 ATTRIBUTES = {
     "shape": vocab.SHAPES,
@@ -45,6 +45,22 @@ class Conditional(Task):
     """
 
     name = "conditional"
+    env_id = "WMIL/Conditional-v0"
+    env_doc = """Answer by nested rules over an object's shape, colour, size and texture.
+
+    ## Description
+    All four attributes are always shown. One rule holds at every level: the shape gives 0..3
+    (circle, square, triangle, star), counted backwards if striped; add 4 if red, except that
+    large objects add 4 if *not* red; add 8 if large.
+
+    ## Action Space
+    ``Discrete(num_actions)``, default 16 (levels 2 and 3 need 16).
+
+    ## Difficulty
+    Levels add the attributes that vary; the others stay small, plain and not red, where the
+    rule ignores them, so each level is a slice of the next. 0: the shape varies (one
+    condition). 1: and the colour. 2: and the size. 3: and the texture.
+"""
     question_len = 4
     levels = {
         0: {"varying": ("shape",), "answers": 4},
@@ -92,3 +108,20 @@ class Conditional(Task):
         names = ("size", "texture", "colour", "shape")
         words = [ATTRIBUTES[name][int(fields[name])] for name in names]
         return f"Which action for a {' '.join(words)}?"
+
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        varying = self.levels[level]["varying"]
+        non_red = [c for c in range(len(vocab.COLOURS)) if c != RED]
+
+        def attribute(key: str, fixed: list[int]) -> dict[str, Any]:
+            values = ATTRIBUTES[key]
+            if key in varying:
+                return integer_field(0, len(values) - 1, numbered(values))
+            return enum_field(fixed, f"{numbered(values)}; fixed at this level")
+
+        return {
+            "shape": integer_field(0, len(vocab.SHAPES) - 1, numbered(vocab.SHAPES)),
+            "colour": attribute("colour", non_red),
+            "size": attribute("size", [SMALL]),
+            "texture": attribute("texture", [PLAIN]),
+        }

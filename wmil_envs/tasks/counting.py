@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from wmil_envs import vocab
-from wmil_envs.tasks.base import Fields, Task, digits
+from wmil_envs.tasks.base import Fields, Task, digits, enum_field, integer_field, numbered
 from wmil_envs.tasks.splits import check_split, in_split
 
 KINDS = vocab.COUNT_KINDS
@@ -45,6 +45,20 @@ class Counting(Task):
     """
 
     name = "counting"
+    env_id = "WMIL/Counting-v0"
+    categories = {"kind": KINDS}
+    env_doc = """What comes after n, before n, or between n and n + 2.
+
+    ## Description
+    Numbers 0..99 shown as digit tokens; the answer is a number given as the action. ``split=``
+    as for NumericRelation, over (question kind, n) keys and the numbers shown or answered.
+
+    ## Action Space
+    ``Discrete(num_actions)``, default 100: action k answers the number k.
+
+    ## Difficulty
+    0: after. 1: after or before. 2: after, before or between.
+"""
     question_len = 5  # kind, tens(n), ones(n), tens(second), ones(second) (second: "between")
     default_num_actions = 100
     levels = {
@@ -90,3 +104,20 @@ class Counting(Task):
 
     def describe_answer(self, action: int) -> str:
         return str(int(action))
+
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        kinds = [KINDS.index(k) for k in self.levels[level]["kinds"]]
+        return {
+            "kind": enum_field(kinds, numbered(KINDS)),
+            "n": integer_field(0, 99, "the number asked about"),
+        }
+
+    def instance_problem(self, fields: Fields, level: int) -> str | None:
+        kind, n = int(fields["kind"][0]), int(fields["n"][0])
+        low, high = (1, 99) if kind == BEFORE else (0, 97 if kind == BETWEEN else 98)
+        if not low <= n <= high:
+            return f"n={n} is outside {low}..{high} for kind {KINDS[kind]}"
+        shown = [fields["n"], self.answer(fields), fields["n"] + 2 * (kind == BETWEEN)]
+        if not in_split(self.split, (fields["kind"], fields["n"]), shown)[0]:
+            return f"question (kind={kind}, n={n}) is not in split {self.split!r}"
+        return None

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from wmil_envs import vocab
-from wmil_envs.tasks.base import Fields, Task, digits
+from wmil_envs.tasks.base import Fields, Task, digits, enum_field, integer_field, numbered
 from wmil_envs.tasks.splits import check_split, in_split
 
 NO, YES = 0, 1
@@ -111,6 +111,25 @@ class NumericRelation(Task):
     """
 
     name = "numeric_relation"
+    env_id = "WMIL/NumericRelation-v0"
+    categories = {"relation": RELATIONS}
+    env_doc = """Yes/no questions "is R(a, b)?" over whole numbers.
+
+    ## Description
+    Relations: successor (a = b + 1), predecessor (a = b - 1), add_2 (a = b + 2), same_parity,
+    same_tens, same_ones, makes_ten (the ones of a and b add to ten), greater (a > b), smaller
+    (a < b). Numbers are shown as digit tokens (tens, ones). Answers are yes about half the
+    time; some no-answers are near misses. ``relations=`` picks a subset; ``split=`` one of
+    ``train`` (default), ``test`` (held-out pairs), ``test_numbers`` (held-out numbers), ``all``
+    (see ``wmil_envs.tasks.splits``).
+
+    ## Action Space
+    ``Discrete(num_actions)``, default 2: action 0 is no, 1 is yes; any other action is wrong.
+
+    ## Difficulty
+    0: numbers 0..19, no near misses. 1: numbers 0..99, no near misses. 2: numbers 0..99, half
+    of the no-answers are near misses.
+"""
     question_len = 5  # relation, tens(a), ones(a), tens(b), ones(b)
     default_num_actions = 2
     levels = {
@@ -193,3 +212,17 @@ class NumericRelation(Task):
 
     def describe_answer(self, action: int) -> str:
         return {NO: "no", YES: "yes"}.get(int(action), f"action {action} (neither yes nor no)")
+
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        top = self.levels[level]["max_number"]
+        return {
+            "relation": enum_field(self.relation_ids, numbered(RELATIONS)),
+            "a": integer_field(0, top, "first number"),
+            "b": integer_field(0, top, "second number"),
+        }
+
+    def instance_problem(self, fields: Fields, level: int) -> str | None:
+        a, b = fields["a"], fields["b"]
+        if not in_split(self.split, (a, b), [a, b])[0]:
+            return f"pair (a={int(a[0])}, b={int(b[0])}) is not in split {self.split!r}"
+        return None

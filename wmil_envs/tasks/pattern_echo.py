@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from wmil_envs.tasks.base import Fields, Task, symbols
+from wmil_envs.tasks.base import Fields, Task, integer_field, symbols
 
 
 class PatternEcho(Task):
@@ -19,6 +19,19 @@ class PatternEcho(Task):
     """
 
     name = "pattern_echo"
+    env_id = "WMIL/PatternEcho-v0"
+    env_doc = """Answer with the action whose symbol is shown.
+
+    ## Description
+    The simplest goal-directed task: the observation shows a target symbol ``t`` and the
+    correct action is ``t``. Actions are arbitrary symbols whose meaning must be learned.
+
+    ## Action Space
+    ``Discrete(num_actions)``, default 16 (at least 4).
+
+    ## Difficulty
+    Level 0, 1, 2: the target is one of the first 1/4, 1/2, all of the ``num_actions`` symbols.
+"""
     question_len = 1
     levels = {
         0: {"target_fraction": 0.25},
@@ -43,3 +56,6 @@ class PatternEcho(Task):
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         return f"Echo the symbol {int(fields['target'])}."
+
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        return {"target": integer_field(0, self.num_targets(level) - 1, "the symbol to echo")}

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from wmil_envs import vocab
-from wmil_envs.tasks.base import Fields, Task, symbols
+from wmil_envs.tasks.base import Fields, Task, enum_field, integer_field, numbered, symbols
 
 PATTERNS = ("arithmetic", "alternating", "growing")
 """arithmetic: s, s+d, s+2d, ... ; alternating: a, b, a, b, ... (a != b);
@@ -36,6 +36,21 @@ class SequenceNext(Task):
     """
 
     name = "sequence_next"
+    env_id = "WMIL/SequenceNext-v0"
+    env_doc = """Answer with the next number of a pattern.
+
+    ## Description
+    The observation shows 2 to 4 elements of a pattern as symbols; the correct action is the
+    next element. Every element and the answer lie in ``0..num_actions-1``.
+
+    ## Action Space
+    ``Discrete(num_actions)``, default 16 (level 3 and 4 need 13).
+
+    ## Difficulty
+    0: two elements, +1. 1: three elements, +1. 2: three elements, step 1..3. 3: four elements,
+    step -3..3 (not 0). 4: four elements; arithmetic, alternating (a, b, a, b) or growing
+    (s, s+1, s+3, s+6).
+"""
     question_len = 4
     levels = {
         0: {"length": 2, "patterns": ("arithmetic",), "steps": (1,)},
@@ -102,3 +117,24 @@ class SequenceNext(Task):
         values = self.sequence(one)[0, : int(fields["length"])]
         shown = ", ".join(str(int(v)) for v in values)
         return f"What comes next: {shown}, ?"
+
+    def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
+        settings, top = self.levels[level], self.num_actions - 1
+        return {
+            "pattern": enum_field(
+                [PATTERNS.index(p) for p in settings["patterns"]], numbered(PATTERNS)
+            ),
+            "start": integer_field(0, top, "first element"),
+            "step": enum_field(settings["steps"], "step of an arithmetic sequence"),
+            "other": integer_field(0, top, "second value of an alternating sequence (!= start)"),
+            "length": enum_field([settings["length"]], "number of elements shown"),
+        }
+
+    def instance_problem(self, fields: Fields, level: int) -> str | None:
+        values = self.sequence(fields)[0, : int(fields["length"][0]) + 1]
+        if values.min() < 0 or values.max() >= self.num_actions:
+            return f"sequence {values.tolist()} leaves 0..{self.num_actions - 1}"
+        alternating = PATTERNS.index("alternating")
+        if int(fields["pattern"][0]) == alternating and fields["other"][0] == fields["start"][0]:
+            return "an alternating sequence needs other != start"
+        return None
