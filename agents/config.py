@@ -17,18 +17,16 @@ from typing import Any
 
 import yaml
 
+import wmil_envs.tasks
+from wmil_envs.parent import parent_spec_problem
+
 ALGORITHMS = ("reinforce", "ppo", "random")
 DEVICES = ("cpu", "cuda")
 ACTION_HEADS = ("flat", "digits")
-TASKS = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
-ENV_ID_OF_TASK = {
-    "pattern_echo": "WMIL/PatternEcho-v0",
-    "sequence_next": "WMIL/SequenceNext-v0",
-    "conditional": "WMIL/Conditional-v0",
-    "numeric_relation": "WMIL/NumericRelation-v0",
-    "counting": "WMIL/Counting-v0",
-}
-SPLIT_TASKS = ("numeric_relation", "counting")
+# The task registry's live tables: a task registered at runtime is known here too.
+TASKS = wmil_envs.tasks.TASKS  # task name -> task class
+ENV_ID_OF_TASK = wmil_envs.tasks.ENV_ID_OF_TASK  # task name -> Gymnasium id
+SPLIT_TASKS = wmil_envs.tasks.SPLIT_TASKS  # the tasks that take split=
 
 
 class ConfigError(ValueError):
@@ -344,13 +342,13 @@ class Config:
         _need(not self.vq_bottleneck or self.vq_head, "vq_bottleneck=true needs vq_head=true")
         if task not in SPLIT_TASKS:
             _need(self.split is None, f"split is only for {', '.join(SPLIT_TASKS)}, not {task}")
-        if task != "numeric_relation":
-            _need(self.relations is None, f"relations is only for numeric_relation, not {task}")
+        if "relations" not in TASKS[task].option_names():
+            takes = [name for name, cls in TASKS.items() if "relations" in cls.option_names()]
+            _need(self.relations is None, f"relations is only for {', '.join(takes)}, not {task}")
         self._validate_curriculum()
         _need(
-            isinstance(self.parent, str) and self.parent != "",
-            f"parent={self.parent!r} must be 'deterministic', 'openai:MODEL', "
-            "'anthropic:MODEL' or 'replay:PATH'",
+            isinstance(self.parent, str) and parent_spec_problem(self.parent) is None,
+            f"parent={self.parent!r}: {parent_spec_problem(str(self.parent))}",
         )
         return self
 

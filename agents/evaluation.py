@@ -15,7 +15,7 @@ import wmil_envs  # noqa: F401  (registers the ids)
 from wmil_envs import vocab
 
 MAX_EVAL_ENVS = 1024
-CATEGORY_FIELDS = {"relation": vocab.RELATIONS, "kind": vocab.COUNT_KINDS}
+CATEGORY_FIELDS = wmil_envs.tasks.CATEGORY_FIELDS  # field -> value names, from the task registry
 """Instance fields that name a category, and the names of their values."""
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from agents.checkpoint import atomic_write_text
 from benchmarks.results import read_rows
 from benchmarks.stats import mean_ci, normalised
+from wmil_envs.tasks import TASKS
 
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 THRESHOLDS = (50, 90, 95)
@@ -41,7 +42,7 @@ PAIRS = (
     ("ppo_wm_vq", "ppo_rl_only"),
     ("ppo_wm_vq", "ppo_wm"),
 )
-ENV_ORDER = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
+ENV_ORDER = tuple(TASKS)  # the task registry's order
 
 
 def _f(value: Any) -> float:

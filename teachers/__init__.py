@@ -1,4 +1,7 @@
-"""LLM teachers for WMIL: parents backed by OpenAI-compatible or Anthropic models.
+"""LLM parents for WMIL: parents backed by OpenAI-compatible or Anthropic models.
+
+The package is called ``teachers``; the concept is everywhere called a *parent* (the env's
+``parent=`` argument, ``OpenAIParent``, ``ParentError``).
 
 ``make_parent("openai:MODEL" | "anthropic:MODEL" | "replay:PATH", **settings)`` builds a
 Parent; ``wmil_envs`` calls it for ``gym.make(..., parent="openai:gpt-4o-mini")``. See
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from teachers import llm
 from teachers.cache import MODES, CacheMiss, DiskCache
 from teachers.llm import (
     POLICIES,
@@ -18,11 +22,19 @@ from teachers.llm import (
     InvalidAnswer,
     LLMParent,
     OpenAIParent,
+    ParentError,
     Refusal,
-    TeacherError,
 )
 from teachers.prompts import PROMPT_VERSION
 from teachers.replay import ReplayParent
+
+
+def __getattr__(name: str):
+    """``TeacherError``: the old name of :class:`ParentError`, kept as a deprecated alias."""
+    if name == "TeacherError":
+        return llm.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PROVIDERS = {"openai": OpenAIParent, "anthropic": AnthropicParent}
 
@@ -61,6 +73,6 @@ __all__ = [
     "OpenAIParent",
     "Refusal",
     "ReplayParent",
-    "TeacherError",
+    "ParentError",
     "make_parent",
 ]

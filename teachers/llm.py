@@ -32,8 +32,8 @@ Outcomes of faults (the SDK retries transient faults ``max_retries`` times first
 
 - 429, 408, 409, 5xx, timeouts, refused connections: after the SDK's retries, ``on_error``:
   ``fallback`` uses the rule's answer (counted in ``fallbacks`` and ``errors``), ``raise``
-  raises :class:`TeacherError`;
-- other 4xx (bad key 401, unknown model 404, bad request 400...): :class:`TeacherError` at
+  raises :class:`ParentError`;
+- other 4xx (bad key 401, unknown model 404, bad request 400...): :class:`ParentError` at
   once, whatever ``on_error`` (a configuration error, not a fault to paper over);
 - non-JSON body, body of the wrong shape, answer failing the schema or the validators' sanity
   checks, refusal: re-asked ``invalid_retries`` times, then ``on_error`` as above (counted in
@@ -50,6 +50,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -77,8 +78,20 @@ ON_ERROR = ("fallback", "raise")
 ROLES = ("generate", "reward", "transition")
 
 
-class TeacherError(RuntimeError):
+class ParentError(RuntimeError):
     """An LLM parent could not get a usable answer, or was configured wrongly."""
+
+
+def __getattr__(name: str):
+    """``TeacherError``: the old name of :class:`ParentError`, kept as a deprecated alias."""
+    if name == "TeacherError":
+        warnings.warn(
+            "teachers.TeacherError is deprecated; use teachers.ParentError (the same class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ParentError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class InvalidAnswer(ValueError):
@@ -295,7 +308,7 @@ class LLMParent:
         """A schema-valid answer (from the cache or the API), or None: use the rule instead.
 
         ``check`` adds a semantic check (returns a problem or None). Raises CacheMiss in replay
-        mode on a miss, TeacherError on configuration errors or when ``on_error='raise'``.
+        mode on a miss, ParentError on configuration errors or when ``on_error='raise'``.
         """
         request = {
             "provider": self.provider,
@@ -348,7 +361,7 @@ class LLMParent:
                 self._count(calls=1, latency_total=time.perf_counter() - start)
                 if not transient:
                     status = getattr(error, "status_code", "?")
-                    raise TeacherError(
+                    raise ParentError(
                         f"{self.provider}:{self.model}: the server refused the request with "
                         f"status {status} ({type(error).__name__}); check the model name, the "
                         f"base URL and {self.key_variable}"
@@ -366,7 +379,7 @@ class LLMParent:
             f"{type(error).__name__}: {error}" if error is not None else "unknown"
         )
         if self.on_error == "raise":
-            raise TeacherError(message + " (on_error='raise'; use 'fallback' to use the rule)")
+            raise ParentError(message + " (on_error='raise'; use 'fallback' to use the rule)")
         self._count(fallbacks=1)
         return None
 
@@ -488,7 +501,7 @@ class OpenAIParent(LLMParent):
                 "OpenAIParent needs the openai SDK: pip install 'wmil[llm]'"
             ) from error
         if not os.environ.get("OPENAI_API_KEY"):
-            raise TeacherError(
+            raise ParentError(
                 "OPENAI_API_KEY is not set; set it in the environment (a local server such as "
                 "vLLM or Ollama accepts any value, e.g. OPENAI_API_KEY=none), or use "
                 "mode='replay' with a recorded cache"
@@ -557,7 +570,7 @@ class AnthropicParent(LLMParent):
                 "AnthropicParent needs the anthropic SDK: pip install 'wmil[llm]'"
             ) from error
         if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-            raise TeacherError(
+            raise ParentError(
                 "ANTHROPIC_API_KEY is not set; set it in the environment, or use mode='replay' "
                 "with a recorded cache"
             )

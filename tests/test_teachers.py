@@ -14,8 +14,8 @@ from teachers import (
     AnthropicParent,
     CacheMiss,
     OpenAIParent,
+    ParentError,
     ReplayParent,
-    TeacherError,
     make_parent,
 )
 
@@ -205,7 +205,7 @@ def test_missing_key_is_a_clear_error(server, tmp_path, monkeypatch, provider):
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     parent = PROVIDERS[provider]("m", base_url=server.openai_url, cache_dir=tmp_path)
     env = gym.make("WMIL/PatternEcho-v0", parent=parent)
-    with pytest.raises(TeacherError, match=f"{provider.upper()}_API_KEY is not set"):
+    with pytest.raises(ParentError, match=f"{provider.upper()}_API_KEY is not set"):
         env.reset(seed=0)
 
 

@@ -9,7 +9,7 @@ import llm_server
 import pytest
 from gymnasium.utils.seeding import np_random
 
-from teachers import AnthropicParent, OpenAIParent, TeacherError
+from teachers import AnthropicParent, OpenAIParent, ParentError
 from wmil_envs import StateBatch
 
 PROVIDERS = {"openai": OpenAIParent, "anthropic": AnthropicParent}
@@ -64,7 +64,7 @@ def test_persistent_transient_fault_falls_back_or_raises(make, server, tmp_path,
     reward, stats, cached = one_reward(make(max_retries=0), tmp_path)
     assert reward == 1.0  # the rule's answer
     assert stats["fallbacks"] == 1 and stats["errors"] == 1 and cached == []
-    with pytest.raises(TeacherError, match="no usable 'reward' answer"):
+    with pytest.raises(ParentError, match="no usable 'reward' answer"):
         one_reward(make(max_retries=0, on_error="raise"), tmp_path)
 
 
@@ -75,7 +75,7 @@ def test_refused_connection(make, tmp_path):
     url = f"http://127.0.0.1:{port}" + ("/v1" if make.provider == "openai" else "")
     reward, stats, cached = one_reward(make(base_url=url, max_retries=0), tmp_path)
     assert reward == 1.0 and stats["fallbacks"] == 1 and stats["errors"] == 1
-    with pytest.raises(TeacherError, match="APIConnectionError"):
+    with pytest.raises(ParentError, match="APIConnectionError"):
         one_reward(make(base_url=url, max_retries=0, on_error="raise"), tmp_path)
 
 
@@ -95,14 +95,14 @@ def test_unusable_answer_is_reasked_then_falls_back(make, server, tmp_path, faul
     reward, stats, cached = one_reward(make(), tmp_path)
     assert reward == 1.0 and stats[counter] == 2 and stats["fallbacks"] == 1
     assert cached == []  # fallbacks are never cached
-    with pytest.raises(TeacherError, match="no usable 'reward' answer"):
+    with pytest.raises(ParentError, match="no usable 'reward' answer"):
         one_reward(make(on_error="raise"), tmp_path)
 
 
 @pytest.mark.parametrize("fault", ["400", "401", "404"])
 def test_configuration_errors_raise_even_with_fallback(make, server, tmp_path, fault):
     server.default = fault
-    with pytest.raises(TeacherError, match=f"refused the request with status {fault}"):
+    with pytest.raises(ParentError, match=f"refused the request with status {fault}"):
         one_reward(make(on_error="fallback"), tmp_path)
     assert len(server.requests) == 1  # not retried
 

@@ -5,7 +5,7 @@ does the same with no import line.
 """
 
 from wmil_envs.curriculum import CurriculumManager
-from wmil_envs.parent import DeterministicParent, Parent
+from wmil_envs.parent import DeterministicParent, Parent, register_parent
 from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs, register_task
 from wmil_envs.state import State, StateBatch
 from wmil_envs.tasks import TASKS, make_task
@@ -25,6 +25,7 @@ __all__ = [
     "StateBatch",
     "VectorCurriculumWrapper",
     "make_task",
+    "register_parent",
     "register_envs",
     "register_task",
 ]
