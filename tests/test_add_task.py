@@ -87,7 +87,10 @@ def registered():
     assert vocab.token_id("<task:next_symbol>") == size_before
     assert vocab.token_id("<probe:next>") == size_before + 1
     assert vocab.VOCAB_SIZE == size_before + 2
-    assert gym.make("WMIL/PatternEcho-v0").reset(seed=3)[0].tolist() == echo_before
+    echo_after = gym.make("WMIL/PatternEcho-v0")
+    assert echo_after.reset(seed=3)[0].tolist() == echo_before
+    assert echo_after.observation_space == echo.observation_space  # sized by its own task
+    assert set(gym.make(ENV_ID).observation_space.nvec.tolist()) == {size_before + 2}
     return NextSymbol
 
 

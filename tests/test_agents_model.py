@@ -28,7 +28,7 @@ def test_shapes_on_every_env(env_id):
     assert out["value"].shape == (5,)
     assert out["hidden"].shape == (5, len(obs) + 1, 64)
     wm = model.world_model_logits(out["hidden"], torch.zeros(5, dtype=torch.long))
-    assert wm.shape == (5, len(obs), vocab.VOCAB_SIZE)
+    assert wm.shape == (5, len(obs), env.unwrapped.task.vocab_size)
     assert out["vq_codes"].shape == (5,)
 
 

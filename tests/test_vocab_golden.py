@@ -419,6 +419,13 @@ def test_every_existing_env_and_level_is_pinned():
     assert pinned <= set(wmil_envs.ENV_IDS)
 
 
+def test_every_existing_env_keeps_its_observation_space():
+    """Sized by the vocabulary of its task, so tasks registered later leave it alone."""
+    for env_id in {env_id for env_id, _ in STREAMS}:
+        space = gym.make(env_id).observation_space
+        assert set(space.nvec.tolist()) == {len(TOKEN_IDS)}
+
+
 @pytest.mark.parametrize("env_id, level", list(STREAMS))
 def test_seeded_episodes_keep_their_observations(env_id, level):
     assert _stream(env_id, level) == STREAMS[(env_id, level)]

@@ -60,8 +60,8 @@ def action_error(action: Any, num_actions: int) -> ValueError:
 
 
 def observation_space(task: Task) -> spaces.MultiDiscrete:
-    """Every position holds a token of the shared vocabulary."""
-    return spaces.MultiDiscrete(np.full(task.obs_len, vocab.VOCAB_SIZE, dtype=np.int64))
+    """Every position holds a token of the shared vocabulary (as it stood for this task)."""
+    return spaces.MultiDiscrete(np.full(task.obs_len, task.vocab_size, dtype=np.int64))
 
 
 class WMILEnv(gym.Env):

@@ -14,7 +14,7 @@ from wmil_envs.vector_env import WMILVectorEnv
 
 _COMMON = """
     ## Observation Space
-    ``MultiDiscrete([VOCAB_SIZE] * obs_len)``: tokens of the shared vocabulary
+    ``MultiDiscrete([vocab_size] * obs_len)``: tokens of the shared vocabulary
     (``wmil_envs.vocab``): ``[task, question..., last action, feedback]``. Before the first step
     the last two are ``<none>``; after it, the symbol of the action taken and ``<correct>`` or
     ``<wrong>``.

@@ -15,8 +15,9 @@ Token ids are part of each environment id's contract, and they never move:
 
 ``VOCAB_SIZE`` and ``TOKEN_NAMES`` therefore grow as tasks are registered; read them as
 ``vocab.VOCAB_SIZE`` (not ``from vocab import VOCAB_SIZE``) to see the current size. An env's
-observation space is sized when the env is built. ``tests/test_vocab_golden.py`` pins every
-existing id and a seeded episode of every existing environment id.
+observation space is sized by ``size_for_task``: the vocabulary as it stood once its task's
+tokens were in (171 for every built-in task), so registering a task changes no existing env.
+``tests/test_vocab_golden.py`` pins every existing id and a seeded episode of every env id.
 """
 
 from __future__ import annotations
@@ -54,6 +55,28 @@ def add_tokens(names: Iterable[str]) -> list[int]:
             _names.append(name)
         ids.append(_ids[name])
     return ids
+
+
+_size_of_task: dict[str, int] = {}
+
+
+def add_task_tokens(task_name: str, names: Iterable[str] = ()) -> None:
+    """Add a task's token ``<task:NAME>`` and its own ``names``, and fix its vocabulary size.
+
+    The size is the vocabulary's length once the task's tokens are in: enough for every token
+    the task shows, and unchanged by tasks registered later, so an env's observation space (and
+    a model sized from it) never changes when another task is added.
+    """
+    add_tokens([task_token_name(task_name), *names])
+    _size_of_task.setdefault(task_name, len(_names))
+
+
+def size_for_task(task_name: str) -> int:
+    """The vocabulary size of task ``task_name``'s observation space (see ``add_task_tokens``)."""
+    try:
+        return _size_of_task[task_name]
+    except KeyError:
+        raise KeyError(f"task {task_name!r} is not registered (wmil_envs.register_task)") from None
 
 
 def token_id(name: str) -> int:

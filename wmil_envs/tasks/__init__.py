@@ -52,7 +52,7 @@ def add_task(cls: type[Task]) -> type[Task]:
     taken = {env_id: name for name, env_id in ENV_ID_OF_TASK.items()}
     if cls.env_id in taken:
         raise ValueError(f"env id {cls.env_id!r} is taken by task {taken[cls.env_id]!r}")
-    vocab.add_tokens([vocab.task_token_name(cls.name), *cls.tokens])
+    vocab.add_task_tokens(cls.name, cls.tokens)
     TASKS[cls.name] = cls
     ENV_ID_OF_TASK[cls.name] = cls.env_id
     if "split" in cls.option_names():

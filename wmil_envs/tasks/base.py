@@ -84,6 +84,11 @@ class Task(ABC):
         return vocab.token_id(vocab.task_token_name(self.name))
 
     @property
+    def vocab_size(self) -> int:
+        """Vocabulary size of this task's observations (fixed when the task is registered)."""
+        return vocab.size_for_task(self.name)
+
+    @property
     def obs_len(self) -> int:
         """Observation length: task token, question, last action, feedback."""
         return self.question_len + 3
