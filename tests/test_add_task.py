@@ -91,7 +91,21 @@ def registered():
     assert echo_after.reset(seed=3)[0].tolist() == echo_before
     assert echo_after.observation_space == echo.observation_space  # sized by its own task
     assert set(gym.make(ENV_ID).observation_space.nvec.tolist()) == {size_before + 2}
-    return NextSymbol
+    yield NextSymbol
+    _forget(NextSymbol)
+
+
+def _forget(task_class) -> None:
+    """Take the test task out of every table again, so later tests (the docs generator, the
+    per-id suites) see only the real tasks. Its tokens stay: ids are never reused."""
+    from wmil_envs import envs, tasks
+
+    for table in (tasks.TASKS, tasks.ENV_ID_OF_TASK, tasks.SPLIT_TASKS):
+        table.pop(task_class.name, None)
+    for table in (wmil_envs.ENV_IDS, wmil_envs.TASK_OF_ID, gym.registry):
+        table.pop(task_class.env_id, None)
+    for suffix in ("Env", "VectorEnv"):
+        delattr(envs, task_class.__name__ + suffix)
 
 
 def test_registration_derives_every_table(registered):
