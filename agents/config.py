@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-ALGORITHMS = ("reinforce", "ppo", "random")
+from agents.algorithm import ALGORITHMS  # the registry: the allowed ``algorithm`` values
+
 DEVICES = ("cpu", "cuda")
 ACTION_HEADS = ("flat", "digits")
 TASKS = ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
@@ -198,6 +199,12 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def model_config(self):
+        """The model's fields of this config, as an ``agents.model.ModelConfig``."""
+        from agents.model import ModelConfig
+
+        return ModelConfig(**{f.name: getattr(self, f.name) for f in fields(ModelConfig)})
 
     @property
     def episodes_per_update(self) -> int:
