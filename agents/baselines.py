@@ -1,39 +1,9 @@
-"""Agents with one interface, ``act(obs, greedy) -> actions``: the trained model and baselines.
+"""Deprecated: the evaluation policies moved to ``agents.policy`` (``ModelAgent`` is now
+``ModelPolicy``, ``RandomAgent`` is ``RandomPolicy``, ``make_agent`` is
+``agents.algorithm.make_policy``)."""
 
-- ``ModelAgent``: the transformer's policy (greedy = argmax, else a sample).
-- ``RandomAgent``: uniform over the actions, the lower bound (``algorithm: random``).
-- The RL-only baseline is the model with the world-model head off (``configs/rl_only.yaml``).
-"""
+from agents.algorithm import make_policy as make_agent
+from agents.policy import ModelPolicy as ModelAgent
+from agents.policy import RandomPolicy as RandomAgent
 
-from __future__ import annotations
-
-import numpy as np
-import torch
-from torch.distributions import Categorical
-
-
-class ModelAgent:
-    def __init__(self, model):
-        self.model = model
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
-        logits = self.model(torch.as_tensor(obs))["logits"]
-        actions = logits.argmax(-1) if greedy else Categorical(logits=logits).sample()
-        return actions.numpy()
-
-
-class RandomAgent:
-    def __init__(self, num_actions: int, seed: int = 0):
-        self.num_actions = num_actions
-        # a stream of its own: seeding it like the env would replay the env's draws as actions
-        self.rng = np.random.default_rng([seed, 0x5EED])
-
-    def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
-        return self.rng.integers(0, self.num_actions, size=len(obs))
-
-
-def make_agent(algorithm: str, model, seed: int = 0):
-    if algorithm == "random":
-        return RandomAgent(model.num_actions, seed)
-    return ModelAgent(model)
+__all__ = ["ModelAgent", "RandomAgent", "make_agent"]

@@ -1,6 +1,10 @@
 """Checkpoints: written atomically (temp file, then ``os.replace``), loaded with
 ``torch.load(weights_only=True)``, checked for the WMIL format so that a corrupt or foreign
 file gives a clear error instead of a stack trace from deep inside pickle.
+
+A training checkpoint (``trainer_payload``) holds everything a resumed run needs to continue
+exactly: the config, the model, the algorithm's state, progress and history, and every random
+generator (torch's, numpy's global one and the env's; ``capture_rng`` / ``restore_rng``).
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 FORMAT = "wmil-agent-checkpoint"
-VERSION = 1
+VERSION = 2
+"""2: an algorithm's optimiser state is under ``"optimizer"`` (version 1: ``"step"``)."""
 REQUIRED = ("config", "model", "step")
 
 
@@ -78,12 +84,103 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{str(path)!r} is a PyTorch file but not a WMIL agent checkpoint "
             f"(expected format {FORMAT!r}; write checkpoints with agents.train)"
         )
-    if data.get("version") != VERSION:
+    if data.get("version") not in (1, VERSION):
         raise CheckpointError(
             f"{str(path)!r} has checkpoint version {data.get('version')!r}; this code reads "
-            f"version {VERSION}"
+            f"versions 1 to {VERSION}"
         )
+    if data["version"] == 1 and "step" in data.get("algorithm", {}):
+        data["algorithm"]["optimizer"] = data["algorithm"].pop("step")
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise CheckpointError(f"{str(path)!r} is incomplete: missing {', '.join(missing)}")
     return data
+
+
+def model_weights(checkpoint: dict[str, Any], use_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The weights to evaluate: the EMA copy when the run kept one (and ``use_ema``), else the
+    live ones."""
+    ema = (checkpoint.get("algorithm", {}).get("optimizer") or {}).get("ema")
+    return ema if use_ema and ema is not None else checkpoint["model"]
+
+
+# ------------------------------------------------------------------------ the trainer's state
+
+
+def trainer_payload(trainer) -> dict[str, Any]:
+    """Everything ``restore_trainer`` needs to continue ``trainer`` exactly."""
+    wall, cpu = trainer.clocks()
+    curriculum = trainer.curriculum
+    return {
+        "config": trainer.cfg.to_dict(),
+        "model": trainer.model.state_dict(),
+        "algorithm": trainer.algo.state_dict(),
+        "step": trainer.step,
+        "updates": trainer.updates,
+        "level": trainer.level,
+        "rng": capture_rng(trainer.envs),
+        "window": list(trainer.window),
+        "history": trainer.history,
+        "greedy_evals": trainer.greedy_evals,
+        "elapsed": wall,
+        "cpu_seconds": cpu,
+        "curriculum": curriculum.state_dict() if curriculum is not None else None,
+        "level_times": trainer.level_times,
+    }
+
+
+def restore_trainer(trainer, ck: dict[str, Any]) -> None:
+    """Put a freshly built ``trainer`` (same config) in the state ``ck`` was saved in."""
+    trainer.model.load_state_dict(ck["model"])
+    trainer.algo.load_state_dict(ck["algorithm"])
+    trainer.step, trainer.updates = int(ck["step"]), int(ck["updates"])
+    restore_rng(ck["rng"], trainer.envs, trainer.cfg.seed)
+    if trainer.curriculum is not None:
+        if not ck.get("curriculum"):
+            from agents.config import ConfigError
+
+            raise ConfigError(
+                "this checkpoint has no curriculum state (written before the trainer used "
+                "wmil_envs' CurriculumManager); it cannot be resumed exactly with curriculum on"
+            )
+        trainer.envs.load_state_dict(ck["curriculum"])  # also sets the env's level
+        trainer.level_times = [dict(t) for t in ck.get("level_times", [])]
+    else:
+        trainer.envs.set_attr("difficulty", int(ck["level"]))
+    trainer.window.extend(ck["window"])
+    trainer.history = {k: list(v) for k, v in ck["history"].items()}
+    trainer.greedy_evals = list(ck["greedy_evals"])
+    trainer.elapsed = float(ck["elapsed"])
+    trainer.cpu_seconds = float(ck.get("cpu_seconds", 0.0))
+
+
+# ------------------------------------------------------------------------ random generators
+
+
+def capture_rng(envs) -> dict[str, Any]:
+    """The state of torch's and numpy's global generators and of the vector env's."""
+    return {
+        "torch": torch.get_rng_state(),
+        "env": envs.np_random.bit_generator.state,
+        "numpy": _numpy_global_state(),
+    }
+
+
+def restore_rng(state: dict[str, Any], envs, seed: int) -> None:
+    """Undo ``capture_rng``; ``envs`` is first reset with ``seed`` to build its state."""
+    torch.set_rng_state(state["torch"])
+    envs.reset(seed=seed)  # builds the env's state; the generator follows
+    envs.np_random.bit_generator.state = state["env"]
+    np.random.set_state(_numpy_from_state(state["numpy"]))
+
+
+def _numpy_global_state() -> dict[str, Any]:
+    """numpy's global generator state as tensors and numbers (``weights_only`` loads them)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": torch.as_tensor(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}  # fmt: skip
+
+
+def _numpy_from_state(state: dict[str, Any]):
+    keys = state["keys"].numpy().astype(np.uint32)
+    return (state["name"], keys, state["pos"], state["has_gauss"], state["cached"])

@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 import wmil_envs.tasks
+from agents.algorithm import ALGORITHMS  # the registry: the allowed ``algorithm`` values
 from wmil_envs.parent import parent_spec_problem
 
-ALGORITHMS = ("reinforce", "ppo", "random")
 DEVICES = ("cpu", "cuda")
 ACTION_HEADS = ("flat", "digits")
 # The task registry's live tables: a task registered at runtime is known here too.
@@ -196,6 +196,12 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def model_config(self):
+        """The model's fields of this config, as an ``agents.model.ModelConfig``."""
+        from agents.model import ModelConfig
+
+        return ModelConfig(**{f.name: getattr(self, f.name) for f in fields(ModelConfig)})
 
     @property
     def episodes_per_update(self) -> int:

@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 
-from agents.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
+from agents.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, model_weights
 from agents.config import SPLIT_TASKS, ConfigError, config_from_dict
 
 
@@ -32,7 +32,7 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     import gymnasium as gym
     import torch
 
-    from agents.baselines import make_agent
+    from agents.algorithm import make_policy
     from agents.evaluation import full_evaluation
     from agents.trainer import build_model
 
@@ -53,21 +53,16 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     probe = gym.make_vec(cfg.env_id, num_envs=1, **cfg.env_kwargs())
     model = build_model(cfg, probe)
     probe.close()
-    weights = ck["model"]
-    ema = ck.get("algorithm", {}).get("step", {}).get("ema")
-    if use_ema and ema is not None:
-        weights = ema
     try:
-        model.load_state_dict(weights)
+        model.load_state_dict(model_weights(ck, use_ema))
     except RuntimeError as error:
         raise CheckpointError(
             f"checkpoint {str(path)!r} weights do not fit its config: {str(error)[:300]}"
         ) from None
     model.eval()
-    agent = make_agent(cfg.algorithm, model, seed)
-    result = full_evaluation(cfg, model if cfg.algorithm != "random" else None, agent, episodes,
-                             seed, split=split, samples=samples,
-                             difficulty=difficulty)  # fmt: skip
+    policy = make_policy(cfg.algorithm, model, seed)
+    result = full_evaluation(cfg, policy.model, policy, episodes, seed, split=split,
+                             samples=samples, difficulty=difficulty)  # fmt: skip
     result["checkpoint_step"] = int(ck["step"])
     result["algorithm"] = cfg.algorithm
     result["seed"] = cfg.seed

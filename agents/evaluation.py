@@ -117,16 +117,16 @@ def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndar
     try:
         out = model(torch.as_tensor(obs))
         metrics: dict[str, Any] = {
-            "policy_entropy": float(Categorical(logits=out["logits"]).entropy().mean())
+            "policy_entropy": float(Categorical(logits=out.logits).entropy().mean())
         }
         if model.wm_head is not None:
-            logits = model.world_model_logits(out["hidden"], torch.as_tensor(actions))
+            logits = model.world_model_logits(out.hidden, torch.as_tensor(actions))
             wm = model.world_model_stats(logits, torch.as_tensor(next_obs))
-            metrics["world_model_loss"] = float(wm["loss"])
-            metrics["world_model_token_error"] = float(wm["token_error"])
-            metrics["world_model_obs_error"] = float(1 - wm["sample_exact"].mean())
+            metrics["world_model_loss"] = float(wm.loss)
+            metrics["world_model_token_error"] = float(wm.token_error)
+            metrics["world_model_obs_error"] = float(1 - wm.sample_exact.mean())
         if model.vq is not None:
-            codes = out["vq_codes"]
+            codes = out.vq.codes
             counts = torch.bincount(codes, minlength=model.vq.num_codes).float()
             probs = counts / counts.sum()
             metrics["vq_usage"] = float((counts > 0).float().mean())
@@ -224,7 +224,7 @@ def yes_probability(model, obs: np.ndarray) -> np.ndarray:
     try:
         parts = []
         for start in range(0, len(obs), _CHUNK):
-            logits = model(torch.as_tensor(obs[start : start + _CHUNK]))["logits"][:, :2]
+            logits = model(torch.as_tensor(obs[start : start + _CHUNK])).logits[:, :2]
             parts.append(torch.softmax(logits.double(), dim=-1)[:, 1].numpy())
         return np.concatenate(parts) if parts else np.zeros(0)
     finally:
@@ -334,7 +334,7 @@ def vq_code_details(model, main: dict, task_name: str) -> dict[str, Any]:
     try:
         obs = main["first_obs"]
         codes = np.concatenate([
-            model(torch.as_tensor(obs[s : s + _CHUNK]))["vq_codes"].numpy()
+            model(torch.as_tensor(obs[s : s + _CHUNK])).vq.codes.numpy()
             for s in range(0, len(obs), _CHUNK)
         ])  # fmt: skip
     finally:

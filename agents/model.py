@@ -22,14 +22,79 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from agents.config import Config
 from wmil_envs import vocab
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model's settings: exactly the model fields of ``agents.config.Config``, which holds
+    their defaults and documentation (build one with ``Config.model_config()``)."""
+
+    hidden_dim: int
+    num_layers: int
+    num_heads: int
+    ff_dim: int | None
+    dropout: float
+    world_model_head: bool
+    value_head: bool
+    vq_head: bool
+    vq_codes: int
+    vq_decay: float
+    vq_commitment: float
+    vq_bottleneck: bool
+    action_head: str
+    digit_max_shift: int | None
+
+
+@dataclass
+class VQOutput:
+    """The VQ head on a batch of summaries (B, d)."""
+
+    quantized: torch.Tensor
+    """(B, d) the codes' vectors, with a straight-through gradient to the summaries."""
+    codes: torch.Tensor
+    """(B,) the code of each summary."""
+    loss: torch.Tensor
+    """The commitment loss (already scaled by ``vq_commitment``)."""
+    perplexity: torch.Tensor
+    """Codebook perplexity over the batch (no gradient)."""
+    usage: torch.Tensor
+    """Share of the codebook used by the batch (no gradient)."""
+
+
+@dataclass
+class ModelOutput:
+    """The model on a batch of observations (B, L)."""
+
+    logits: torch.Tensor
+    """(B, num_actions) policy logits."""
+    hidden: torch.Tensor
+    """(B, L + 1, d) core outputs; position 0 is the summary (before the VQ)."""
+    value: torch.Tensor | None = None
+    """(B,) V(s), or None when the value head is off."""
+    vq: VQOutput | None = None
+    """The VQ head's output, or None when it is off."""
+
+
+@dataclass
+class WorldModelStats:
+    """How well the world model predicted next observations (B, L)."""
+
+    loss: torch.Tensor
+    """Mean cross-entropy over tokens and samples (the training loss)."""
+    sample_loss: torch.Tensor
+    """(B,) mean cross-entropy of each sample."""
+    token_error: torch.Tensor
+    """Share of tokens whose argmax prediction is wrong."""
+    sample_exact: torch.Tensor
+    """(B,) 1.0 where the whole next observation was predicted exactly."""
 
 
 def space_sizes(
@@ -82,7 +147,7 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("cluster_size", torch.ones(num_codes))
         self.register_buffer("embed_sum", self.codebook.clone())
 
-    def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, z: torch.Tensor) -> VQOutput:
         flat = z.detach()
         distances = torch.cdist(flat, self.codebook)
         codes = distances.argmin(dim=1)
@@ -104,13 +169,13 @@ class VectorQuantizer(nn.Module):
         commit = F.mse_loss(z, quantized.detach())
         probs = onehot.mean(0)
         perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
-        return {
-            "quantized": z + (quantized - z).detach(),  # straight-through
-            "codes": codes,
-            "loss": self.commitment * commit,
-            "perplexity": perplexity.detach(),
-            "usage": (probs > 0).float().mean().detach(),
-        }
+        return VQOutput(
+            quantized=z + (quantized - z).detach(),  # straight-through
+            codes=codes,
+            loss=self.commitment * commit,
+            perplexity=perplexity.detach(),
+            usage=(probs > 0).float().mean().detach(),
+        )
 
 
 class DigitActionHead(nn.Module):
@@ -182,13 +247,15 @@ class AgentModel(nn.Module):
         self,
         observation_space: spaces.Space,
         action_space: spaces.Space,
-        config: Config | None = None,
+        config: ModelConfig | None = None,
     ):
-        """``config``: the training config; only its model fields (hidden_dim, num_layers,
-        num_heads, ff_dim, dropout, the *_head switches, vq_*, action_head) are read."""
+        """``config``: the model's settings (None: the defaults of ``agents.config.Config``)."""
         super().__init__()
-        cfg = config or Config()
-        self.config = cfg
+        if config is None:
+            from agents.config import Config  # the one place the defaults are written
+
+            config = Config().model_config()
+        cfg = self.config = config
         self.obs_len, self.vocab_size, self.num_actions = space_sizes(
             observation_space, action_space
         )
@@ -242,23 +309,19 @@ class AgentModel(nn.Module):
         """Token ids (B, L) -> core outputs (B, L + 1, d); position 0 is the summary."""
         return self.core(self.encoder(obs.long()))
 
-    def forward(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Policy logits, value (if on), VQ outputs (if on) and the core states."""
+    def forward(self, obs: torch.Tensor) -> ModelOutput:
+        """Policy logits, the core states, value (if on) and VQ output (if on)."""
         h = self.trunk(obs)
         summary = h[:, 0]
-        out: dict[str, torch.Tensor] = {"hidden": h}
-        if self.vq is not None:
-            vq = self.vq(summary)
-            out.update({f"vq_{k}": v for k, v in vq.items()})
-            if self.config.vq_bottleneck:
-                summary = vq["quantized"]
+        vq = self.vq(summary) if self.vq is not None else None
+        if vq is not None and self.config.vq_bottleneck:
+            summary = vq.quantized
         if isinstance(self.action_head, DigitActionHead):
-            out["logits"] = self.action_head(summary, obs)
+            logits = self.action_head(summary, obs)
         else:
-            out["logits"] = self.action_head(summary)
-        if self.value_head is not None:
-            out["value"] = self.value_head(summary).squeeze(-1)
-        return out
+            logits = self.action_head(summary)
+        value = self.value_head(summary).squeeze(-1) if self.value_head is not None else None
+        return ModelOutput(logits=logits, hidden=h, value=value, vq=vq)
 
     # --- world model ---
     def world_model_logits(self, hidden: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -269,17 +332,17 @@ class AgentModel(nn.Module):
         return self.wm_head(x)
 
     @staticmethod
-    def world_model_stats(logits: torch.Tensor, next_obs: torch.Tensor) -> dict[str, torch.Tensor]:
+    def world_model_stats(logits: torch.Tensor, next_obs: torch.Tensor) -> WorldModelStats:
         """Cross-entropy loss, per-sample loss, token error rate and exact-match per sample."""
         target = next_obs.long()
         per_token = F.cross_entropy(logits.transpose(1, 2), target, reduction="none")
         wrong = logits.argmax(-1) != target
-        return {
-            "loss": per_token.mean(),
-            "sample_loss": per_token.mean(1),
-            "token_error": wrong.float().mean(),
-            "sample_exact": (~wrong.any(1)).float(),
-        }
+        return WorldModelStats(
+            loss=per_token.mean(),
+            sample_loss=per_token.mean(1),
+            token_error=wrong.float().mean(),
+            sample_exact=(~wrong.any(1)).float(),
+        )
 
 
 def parameter_count(model: nn.Module) -> int:

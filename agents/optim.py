@@ -70,6 +70,10 @@ class GradientStep:
         )
         self.ema = EmaWeights(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
 
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
     def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = lr

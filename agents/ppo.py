@@ -1,9 +1,9 @@
 """PPO (clipped surrogate, GAE, value loss, entropy bonus, gradient clipping, minibatch epochs),
 after CleanRL's ``ppo.py``, plus the world-model and VQ losses. Read top to bottom.
 
-The trainer hands over a rollout of ``T`` vector steps from ``N`` envs as tensors of shape
-(T, N, ...): ``obs``, ``actions``, ``logprobs``, ``values``, ``rewards``, ``dones``,
-``next_obs`` and ``next_value`` (N,), the value of the observation after the rollout.
+The trainer hands over an ``agents.algorithm.Rollout`` of ``T`` vector steps from ``N`` envs:
+``obs``, ``actions``, ``logprobs``, ``values``, ``rewards``, ``dones``, ``next_obs`` and
+``next_value`` (N,), the value of the observation after the rollout.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
+from agents.algorithm import Rollout
+from agents.auxiliary import auxiliary_losses
+from agents.model import ModelOutput
 from agents.optim import GradientStep
+from agents.policy import ModelPolicy
 
 
 class PPO:
@@ -20,29 +24,38 @@ class PPO:
 
     def __init__(self, model, cfg):
         self.model, self.cfg = model, cfg
-        self.step = GradientStep(model, cfg)
+        self.optimizer = GradientStep(model, cfg)
 
-    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def act(self, out: ModelOutput) -> torch.Tensor:
+        """Collection samples from the policy."""
+        return Categorical(logits=out.logits).sample()
+
+    @staticmethod
+    def policy(model, seed: int) -> ModelPolicy:
+        """Evaluation plays the model's policy."""
+        return ModelPolicy(model)
+
+    def update(self, batch: Rollout) -> dict[str, float]:
         cfg, model = self.cfg, self.model
-        T, N = batch["actions"].shape
+        T, N = batch.actions.shape
 
         # 1. Generalised advantage estimation (dones[t]: the episode ended after step t).
-        advantages = torch.zeros_like(batch["rewards"])
+        advantages = torch.zeros_like(batch.rewards)
         last_gae = torch.zeros(N)
         for t in reversed(range(T)):
-            next_value = batch["next_value"] if t == T - 1 else batch["values"][t + 1]
-            not_done = 1.0 - batch["dones"][t]
-            delta = batch["rewards"][t] + cfg.gamma * next_value * not_done - batch["values"][t]
+            next_value = batch.next_value if t == T - 1 else batch.values[t + 1]
+            not_done = 1.0 - batch.dones[t]
+            delta = batch.rewards[t] + cfg.gamma * next_value * not_done - batch.values[t]
             last_gae = delta + cfg.gamma * cfg.gae_lambda * not_done * last_gae
             advantages[t] = last_gae
-        returns = advantages + batch["values"]
+        returns = advantages + batch.values
 
         # 2. Flatten the rollout.
-        b_obs = batch["obs"].reshape(T * N, -1)
-        b_next_obs = batch["next_obs"].reshape(T * N, -1)
-        b_actions = batch["actions"].reshape(-1)
-        b_logprobs = batch["logprobs"].reshape(-1)
-        b_values = batch["values"].reshape(-1)
+        b_obs = batch.obs.reshape(T * N, -1)
+        b_next_obs = batch.next_obs.reshape(T * N, -1)
+        b_actions = batch.actions.reshape(-1)
+        b_logprobs = batch.logprobs.reshape(-1)
+        b_values = batch.values.reshape(-1)
         b_advantages = advantages.reshape(-1)
         b_returns = returns.reshape(-1)
 
@@ -55,7 +68,7 @@ class PPO:
             for start in range(0, minibatch_size * cfg.num_minibatches, minibatch_size):
                 mb = order[start : start + minibatch_size]
                 out = model(b_obs[mb])
-                dist = Categorical(logits=out["logits"])
+                dist = Categorical(logits=out.logits)
                 new_logprob = dist.log_prob(b_actions[mb])
                 entropy = dist.entropy().mean()
                 log_ratio = new_logprob - b_logprobs[mb]
@@ -71,7 +84,7 @@ class PPO:
                 pg_loss2 = -mb_adv * torch.clamp(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
                 policy_loss = torch.max(pg_loss1, pg_loss2).mean()
 
-                new_value = out["value"]
+                new_value = out.value
                 if cfg.clip_vloss:
                     v_unclipped = (new_value - b_returns[mb]) ** 2
                     v_clipped = b_values[mb] + torch.clamp(
@@ -88,18 +101,12 @@ class PPO:
                     "losses/entropy": entropy.item(),
                     "losses/approx_kl": approx_kl.item(),
                 }
-                if model.wm_head is not None:
-                    wm_logits = model.world_model_logits(out["hidden"], b_actions[mb])
-                    wm = model.world_model_stats(wm_logits, b_next_obs[mb])
-                    loss = loss + cfg.world_model_coef * wm["loss"]
-                    parts["losses/world_model"] = wm["loss"].item()
-                    parts["world_model/token_error"] = wm["token_error"].item()
-                if model.vq is not None:
-                    loss = loss + cfg.vq_coef * out["vq_loss"]
-                    parts["losses/vq"] = out["vq_loss"].item()
-                    parts["vq/perplexity"] = out["vq_perplexity"].item()
-                    parts["vq/usage"] = out["vq_usage"].item()
-                parts["losses/grad_norm"] = self.step(loss)
+                aux_loss, aux_metrics = auxiliary_losses(
+                    model, out, b_actions[mb], b_next_obs[mb], cfg
+                )
+                loss = loss + aux_loss
+                parts.update(aux_metrics)
+                parts["losses/grad_norm"] = self.optimizer(loss)
                 for key, value in parts.items():
                     sums[key] = sums.get(key, 0.0) + value
                 count += 1
@@ -116,7 +123,7 @@ class PPO:
         return metrics
 
     def state_dict(self) -> dict:
-        return {"step": self.step.state_dict()}
+        return {"optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.step.load_state_dict(state["step"])
+        self.optimizer.load_state_dict(state["optimizer"])

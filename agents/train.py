@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE + "\nFlags (config keys):\n  --config FILE.yaml\n  --resume RUN_DIR\n"
               + describe_fields())  # fmt: skip
         return 0
-    from agents.trainer import format_criteria
+    from agents.mvp import format_criteria
 
     try:
         trainer, message = build(argv)

@@ -8,6 +8,11 @@ is then just the env's random generator (and difficulty), which checkpoints hold
 and resumed at an update boundary continues exactly as if it had never stopped (CPU, same seed).
 The world-model target is the raw next observation, ``infos["final_obs"]`` when an episode ends.
 
+The algorithm is whichever class ``agents.algorithm`` registers under ``cfg.algorithm``; the
+trainer knows it only through that contract. ``Trainer.update()`` is one rollout and one update,
+``Trainer.iterate()`` yields after each (the benchmark runner evaluates between them), and
+``Trainer.train()`` adds evaluation, logging, checkpoints and the summary on top.
+
 Success rate (``charts/success_rate``) is the rolling rate over the last ``success_window``
 training episodes (at the current level: the window is emptied when the curriculum changes it).
 A greedy evaluation runs every ``eval_every`` steps on a fixed set of fresh episodes, and its
@@ -31,6 +36,8 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +48,12 @@ import yaml
 from torch.distributions import Categorical
 
 import wmil_envs  # noqa: F401  (registers the ids)
-from agents.baselines import make_agent
-from agents.checkpoint import atomic_write_text, save_checkpoint
+from agents.algorithm import Rollout, algorithm_class, make_policy
+from agents.checkpoint import atomic_write_text, restore_trainer, save_checkpoint, trainer_payload
 from agents.config import Config, ConfigError, config_from_dict
 from agents.evaluation import greedy_success
 from agents.model import AgentModel, parameter_count
-from agents.ppo import PPO
-from agents.reinforce import Reinforce
+from agents.mvp import mvp_criteria
 from agents.rewards import RewardVector, prediction_rewards
 from wmil_envs.wrappers import VectorCurriculumWrapper
 
@@ -58,24 +64,6 @@ RESUME_OVERRIDABLE = (
 )  # fmt: skip
 
 
-class NoOpAlgorithm:
-    """``algorithm: random``: act uniformly, never update (the lower-bound baseline)."""
-
-    name = "random"
-
-    def update(self, batch):
-        return {}
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
-
-
-ALGORITHM_CLASSES = {"reinforce": Reinforce, "ppo": PPO}
-
-
 def default_run_dir(cfg: Config) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{cfg.task_name}_{cfg.algorithm}_s{cfg.seed}_{stamp}"
@@ -83,9 +71,28 @@ def default_run_dir(cfg: Config) -> Path:
 
 def build_model(cfg: Config, envs) -> AgentModel:
     try:
-        return AgentModel(envs.single_observation_space, envs.single_action_space, cfg)
+        return AgentModel(
+            envs.single_observation_space, envs.single_action_space, cfg.model_config()
+        )
     except ValueError as error:  # e.g. action_head='digits' with more than 100 actions
         raise ConfigError(str(error)) from None
+
+
+@dataclass
+class UpdateResult:
+    """What one rollout and update (``Trainer.update``) did."""
+
+    step: int
+    """Env steps so far (after this update)."""
+    metrics: dict[str, float]
+    """The algorithm's update metrics (``losses/policy``, ...)."""
+    rollout: dict[str, Any]
+    """What the rollout saw (``Trainer.collect``): mean rewards, entropy, the finished
+    episodes' ``successes`` and ``returns``, the parent's statistics."""
+    success_rate: float
+    """The rolling training success rate (``success_window`` episodes at the current level)."""
+    seconds: float
+    """Wall seconds of the rollout and the update."""
 
 
 class Trainer:
@@ -110,10 +117,7 @@ class Trainer:
             self.envs = VectorCurriculumWrapper(self.envs, manager=self.curriculum)
         self.num_actions = int(self.envs.single_action_space.n)
         self.model = build_model(cfg, self.envs)
-        if cfg.algorithm == "random":
-            self.algo = NoOpAlgorithm()
-        else:
-            self.algo = ALGORITHM_CLASSES[cfg.algorithm](self.model, cfg)
+        self.algo = algorithm_class(cfg.algorithm)(self.model, cfg)
         self.weights = (cfg.goal_weight, cfg.pred_weight, cfg.cons_weight)
         self.intrinsic = cfg.pred_weight > 0 or cfg.cons_weight > 0
 
@@ -138,7 +142,7 @@ class Trainer:
         self.cpu_seconds = 0.0  # CPU seconds of this process's training, over all resumes
         self._clock: tuple[float, float] | None = None  # (wall, cpu) at the start of train()
         if checkpoint is not None:
-            self._restore(checkpoint)
+            restore_trainer(self, checkpoint)
 
     @property
     def level(self) -> int:
@@ -161,56 +165,10 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------ state
-    def _payload(self) -> dict[str, Any]:
-        return {
-            "config": self.cfg.to_dict(),
-            "model": self.model.state_dict(),
-            "algorithm": self.algo.state_dict(),
-            "step": self.step,
-            "updates": self.updates,
-            "level": self.level,
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "env": self.envs.np_random.bit_generator.state,
-                "numpy": _numpy_global_state(),
-            },
-            "window": list(self.window),
-            "history": self.history,
-            "greedy_evals": self.greedy_evals,
-            "elapsed": self.clocks()[0],
-            "cpu_seconds": self.clocks()[1],
-            "curriculum": self.curriculum.state_dict() if self.curriculum is not None else None,
-            "level_times": self.level_times,
-        }
-
-    def _restore(self, ck: dict[str, Any]) -> None:
-        self.model.load_state_dict(ck["model"])
-        self.algo.load_state_dict(ck["algorithm"])
-        self.step, self.updates = int(ck["step"]), int(ck["updates"])
-        torch.set_rng_state(ck["rng"]["torch"])
-        self.envs.reset(seed=self.cfg.seed)  # builds the env's state; the generator follows
-        self.envs.np_random.bit_generator.state = ck["rng"]["env"]
-        if self.curriculum is not None:
-            if not ck.get("curriculum"):
-                raise ConfigError(
-                    "this checkpoint has no curriculum state (written before the trainer used "
-                    "wmil_envs' CurriculumManager); it cannot be resumed exactly with curriculum on"
-                )
-            self.envs.load_state_dict(ck["curriculum"])  # also sets the env's level
-            self.level_times = [dict(t) for t in ck.get("level_times", [])]
-        else:
-            self.envs.set_attr("difficulty", int(ck["level"]))
-        np.random.set_state(_numpy_from_state(ck["rng"]["numpy"]))
-        self.window.extend(ck["window"])
-        self.history = {k: list(v) for k, v in ck["history"].items()}
-        self.greedy_evals = list(ck["greedy_evals"])
-        self.elapsed = float(ck["elapsed"])
-        self.cpu_seconds = float(ck.get("cpu_seconds", 0.0))
-
     def save(self) -> Path:
         ckpt_dir = self.run_dir / "checkpoints"
         path = ckpt_dir / f"step_{self.step:09d}.pt"
-        payload = self._payload()
+        payload = trainer_payload(self)
         save_checkpoint(path, payload)
         save_checkpoint(self.run_dir / "checkpoint.pt", payload)
         old = sorted(ckpt_dir.glob("step_*.pt"))[: -self.cfg.keep_checkpoints]
@@ -220,45 +178,45 @@ class Trainer:
 
     # ------------------------------------------------------------------ rollout
     @torch.no_grad()
-    def collect(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    def collect(self) -> tuple[Rollout, dict[str, Any]]:
+        """One rollout of ``rollout_steps`` vector steps with the algorithm's actions, and what
+        it saw (see ``UpdateResult.rollout``)."""
         cfg, T, N = self.cfg, self.cfg.rollout_steps, self.cfg.num_envs
         obs, _ = self.envs.reset(seed=cfg.seed if self.updates == 0 else None)
-        buf = {
-            "obs": torch.zeros((T, N, obs.shape[1]), dtype=torch.long),
-            "next_obs": torch.zeros((T, N, obs.shape[1]), dtype=torch.long),
-            "actions": torch.zeros((T, N), dtype=torch.long),
-            "logprobs": torch.zeros((T, N)),
-            "values": torch.zeros((T, N)),
-            "rewards": torch.zeros((T, N)),
-            "dones": torch.zeros((T, N)),
-        }
+        buf = Rollout(
+            obs=torch.zeros((T, N, obs.shape[1]), dtype=torch.long),
+            next_obs=torch.zeros((T, N, obs.shape[1]), dtype=torch.long),
+            actions=torch.zeros((T, N), dtype=torch.long),
+            logprobs=torch.zeros((T, N)),
+            values=torch.zeros((T, N)),
+            rewards=torch.zeros((T, N)),
+            dones=torch.zeros((T, N)),
+            next_value=torch.zeros(N),
+        )
         goal, pred, cons = torch.zeros((T, N)), torch.zeros((T, N)), torch.zeros((T, N))
         entropies, successes, returns, parent_stats = [], [], [], None
         episode_return = np.zeros(N)
         for t in range(T):
             obs_t = torch.as_tensor(obs)
             out = self.model(obs_t)
-            dist = Categorical(logits=out["logits"])
-            if cfg.algorithm == "random":
-                actions = torch.randint(0, self.num_actions, (N,))
-            else:
-                actions = dist.sample()
+            dist = Categorical(logits=out.logits)
+            actions = self.algo.act(out)
             entropies.append(dist.entropy().mean().item())
             new_obs, reward, terminated, truncated, infos = self.envs.step(actions.numpy())
             next_obs = infos["final_obs"] if "final_obs" in infos else new_obs
-            buf["obs"][t] = obs_t
-            buf["next_obs"][t] = torch.as_tensor(next_obs)
-            buf["actions"][t] = actions
-            buf["logprobs"][t] = dist.log_prob(actions)
-            if "value" in out:
-                buf["values"][t] = out["value"]
+            buf.obs[t] = obs_t
+            buf.next_obs[t] = torch.as_tensor(next_obs)
+            buf.actions[t] = actions
+            buf.logprobs[t] = dist.log_prob(actions)
+            if out.value is not None:
+                buf.values[t] = out.value
             goal[t] = torch.as_tensor(reward, dtype=torch.float32)
             if self.intrinsic:
-                logits = self.model.world_model_logits(out["hidden"], actions)
-                wm = self.model.world_model_stats(logits, buf["next_obs"][t])
-                pred[t], cons[t] = prediction_rewards(wm["sample_loss"], wm["sample_exact"])
+                logits = self.model.world_model_logits(out.hidden, actions)
+                wm = self.model.world_model_stats(logits, buf.next_obs[t])
+                pred[t], cons[t] = prediction_rewards(wm.sample_loss, wm.sample_exact)
             done = terminated | truncated
-            buf["dones"][t] = torch.as_tensor(done, dtype=torch.float32)
+            buf.dones[t] = torch.as_tensor(done, dtype=torch.float32)
             episode_return += reward
             if done.any():
                 final = infos["final_info"]
@@ -272,16 +230,14 @@ class Trainer:
                 parent_stats = stats
             obs = new_obs
         rewards = RewardVector(goal, pred, cons)
-        buf["rewards"] = rewards.total(self.weights)
-        if "value" in out:
-            buf["next_value"] = self.model(torch.as_tensor(obs))["value"]
-        else:
-            buf["next_value"] = torch.zeros(N)
+        buf.rewards = rewards.total(self.weights)
+        if out.value is not None:
+            buf.next_value = self.model(torch.as_tensor(obs)).value
         info = {
             "reward/goal": goal.mean().item(),
             "reward/pred": pred.mean().item(),
             "reward/cons": cons.mean().item(),
-            "reward/total": buf["rewards"].mean().item(),
+            "reward/total": buf.rewards.mean().item(),
             "entropy": float(np.mean(entropies)),
             "successes": successes,
             "returns": returns,
@@ -292,23 +248,56 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
     def eval_model(self):
         """The model to evaluate: the EMA weights when on, else the live ones."""
-        step = getattr(self.algo, "step", None)
-        if step is not None and step.ema is not None:
+        optimizer = self.algo.optimizer
+        if optimizer is not None and optimizer.ema is not None:
             shadow = build_model(self.cfg, self.envs)
-            shadow.load_state_dict(step.ema.state_dict())
+            shadow.load_state_dict(optimizer.ema.state_dict())
             return shadow
         return self.model
 
     def greedy_eval(self, milestone: int | None, level: int | None = None) -> dict[str, Any]:
         """Greedy success on ``eval_episodes`` fresh episodes at ``level`` (default: current)."""
         level = self.level if level is None else level
-        agent = make_agent(self.cfg.algorithm, self.eval_model(), self.cfg.seed + EVAL_SEED_OFFSET)
-        rate = greedy_success(
-            self.cfg, agent, self.cfg.eval_episodes, self.cfg.seed + EVAL_SEED_OFFSET, level
-        )
+        seed = self.cfg.seed + EVAL_SEED_OFFSET
+        policy = make_policy(self.cfg.algorithm, self.eval_model(), seed)
+        rate = greedy_success(self.cfg, policy, self.cfg.eval_episodes, seed, level)
         record = {"milestone": milestone, "step": self.step, "greedy_success": rate,
                   "difficulty": level}  # fmt: skip
         return record
+
+    # ------------------------------------------------------------------ iteration
+    def update(self) -> UpdateResult:
+        """One rollout and one update of the algorithm (the learning rate annealed first when
+        ``anneal_lr``); advances ``step``, the success window and the history."""
+        cfg = self.cfg
+        start = time.perf_counter()
+        if cfg.anneal_lr and self.algo.optimizer is not None:
+            self.algo.optimizer.set_lr((1.0 - self.step / cfg.max_steps) * cfg.learning_rate)
+        rollout, info = self.collect()
+        metrics = self.algo.update(rollout)
+        seconds = time.perf_counter() - start
+        self.step += cfg.steps_per_update
+        self.updates += 1
+        if self._level_changed():  # the success window restarts at the new level
+            self.window.clear()
+        else:
+            self.window.extend(float(s) for s in info["successes"])
+        rate = float(np.mean(self.window)) if self.window else 0.0
+        self.history["step"].append(self.step)
+        self.history["success_rate"].append(rate)
+        self.history["entropy"].append(metrics.get("losses/entropy", info["entropy"]))
+        self.history["world_model_loss"].append(metrics.get("losses/world_model", math.nan))
+        self.history["world_model_token_error"].append(
+            metrics.get("world_model/token_error", math.nan)
+        )
+        return UpdateResult(self.step, metrics, info, rate, seconds)
+
+    def iterate(self) -> Iterator[UpdateResult]:
+        """Updates until ``max_steps``, yielding after each, so that a caller (the benchmark
+        runner) evaluates or records between them; ``train()`` adds logging, evaluation,
+        checkpoints and the summary."""
+        while self.step < self.cfg.max_steps:
+            yield self.update()
 
     # ------------------------------------------------------------------ main loop
     def train(self) -> dict[str, Any]:
@@ -334,58 +323,15 @@ class Trainer:
         try:
             while self.step < cfg.max_steps and not stop.requested:
                 self._maybe_eval(writer, spu)
-                if cfg.anneal_lr and hasattr(self.algo, "step"):
-                    frac = 1.0 - self.step / cfg.max_steps
-                    self.algo.step.set_lr(frac * cfg.learning_rate)
-                batch, info = self.collect()
-                metrics = self.algo.update(batch)
-                self.step += spu
-                self.updates += 1
-                if self._level_changed():  # the success window restarts at the new level
-                    self.window.clear()
-                else:
-                    self.window.extend(float(s) for s in info["successes"])
-                rate = float(np.mean(self.window)) if self.window else 0.0
-                entropy = metrics.get("losses/entropy", info["entropy"])
-                self.history["step"].append(self.step)
-                self.history["success_rate"].append(rate)
-                self.history["entropy"].append(entropy)
-                self.history["world_model_loss"].append(metrics.get("losses/world_model", math.nan))
-                self.history["world_model_token_error"].append(
-                    metrics.get("world_model/token_error", math.nan)
-                )
-                elapsed = time.perf_counter() - start_time
-                sps = (self.step - start_step) / max(elapsed, 1e-9)
+                result = self.update()
+                metrics = result.metrics
                 if self.updates % cfg.log_every == 0:
-                    scalars = {
-                        "charts/success_rate": rate,
-                        "charts/SPS": sps,
-                        "curriculum/level": self.level,
-                        "reward/goal": info["reward/goal"],
-                        "reward/pred": info["reward/pred"],
-                        "reward/cons": info["reward/cons"],
-                        "reward/total": info["reward/total"],
-                        "charts/learning_rate": (
-                            self.algo.step.optimizer.param_groups[0]["lr"]
-                            if hasattr(self.algo, "step")
-                            else 0.0
-                        ),  # fmt: skip
-                        **metrics,
-                    }
-                    if self.curriculum is not None:
-                        scalars["curriculum/window_success_rate"] = self.curriculum.success_rate
-                    if "losses/entropy" not in scalars:
-                        scalars["losses/entropy"] = info["entropy"]
-                    if info["returns"]:
-                        scalars["charts/episodic_return"] = float(np.mean(info["returns"]))
-                    for name, value in (info["parent"] or {}).items():
-                        if isinstance(value, (int, float)):
-                            scalars[f"teacher/{name}"] = value
-                    for name, value in scalars.items():
-                        if value is not None and math.isfinite(value):
-                            writer.add_scalar(name, value, self.step)
+                    sps = (self.step - start_step) / max(time.perf_counter() - start_time, 1e-9)
+                    self._log(writer, result, sps)
                 bar.update(min(self.step, cfg.max_steps) - bar.n)
-                bar.set_postfix(success=f"{rate:.3f}", entropy=f"{entropy:.3f}", refresh=False)
+                entropy = self.history["entropy"][-1]
+                bar.set_postfix(success=f"{result.success_rate:.3f}", entropy=f"{entropy:.3f}",
+                                refresh=False)  # fmt: skip
                 if (
                     cfg.checkpoint_every
                     and self.step // cfg.checkpoint_every
@@ -416,6 +362,34 @@ class Trainer:
         atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         self.envs.close()
         return summary
+
+    def _log(self, writer, result: UpdateResult, sps: float) -> None:
+        """TensorBoard scalars of one update, named as in CleanRL (docs: Agent conventions)."""
+        info = result.rollout
+        optimizer = self.algo.optimizer
+        scalars = {
+            "charts/success_rate": result.success_rate,
+            "charts/SPS": sps,
+            "curriculum/level": self.level,
+            "reward/goal": info["reward/goal"],
+            "reward/pred": info["reward/pred"],
+            "reward/cons": info["reward/cons"],
+            "reward/total": info["reward/total"],
+            "charts/learning_rate": optimizer.lr if optimizer is not None else 0.0,
+            **result.metrics,
+        }
+        if self.curriculum is not None:
+            scalars["curriculum/window_success_rate"] = self.curriculum.success_rate
+        if "losses/entropy" not in scalars:
+            scalars["losses/entropy"] = info["entropy"]
+        if info["returns"]:
+            scalars["charts/episodic_return"] = float(np.mean(info["returns"]))
+        for name, value in (info["parent"] or {}).items():
+            if isinstance(value, (int, float)):
+                scalars[f"teacher/{name}"] = value
+        for name, value in scalars.items():
+            if value is not None and math.isfinite(value):
+                writer.add_scalar(name, value, self.step)
 
     def _maybe_eval(self, writer, spu: int) -> None:
         """Greedy evaluation at every multiple of eval_every, run at the last update boundary
@@ -505,84 +479,6 @@ class Trainer:
         }
 
 
-# ---------------------------------------------------------------------------------- criteria
-
-
-def mvp_criteria(history: dict[str, list[float]], num_actions: int, cfg: Config) -> list[dict]:
-    """The locked MVP's four success criteria, each with its measured value and PASS/FAIL."""
-    steps = history["step"]
-    if not steps:
-        return []
-    episodes_per_update = cfg.num_envs * cfg.rollout_steps / cfg.episode_length
-    k = max(1, math.ceil(cfg.success_window / episodes_per_update))
-    k = min(k, max(1, len(steps) // 2))
-    chance = 1.0 / num_actions
-    final = history["success_rate"][-1]
-    by = min(5000, steps[-1])
-    at = max(i for i, s in enumerate(steps) if s <= by) if steps[0] <= by else 0
-    out = [
-        {
-            "name": f"success rate > {chance:.1%} (chance 1/{num_actions})",
-            "value": final,
-            "measured": f"{final:.1%} at step {steps[-1]:,}",
-            "passed": final > chance,
-        },
-        {
-            "name": "success rate > 50% by step 5,000",
-            "value": history["success_rate"][at],
-            "measured": f"{history['success_rate'][at]:.1%} at step {steps[at]:,}"
-            + (" (run shorter than 5,000 steps)" if steps[-1] < 5000 else ""),
-            "passed": history["success_rate"][at] > 0.5,
-        },
-    ]
-    first_h, last_h = np.mean(history["entropy"][:k]), np.mean(history["entropy"][-k:])
-    out.append({
-        "name": "policy entropy falls over training",
-        "value": [float(first_h), float(last_h)],
-        "measured": f"{first_h:.3f} -> {last_h:.3f} nats (first vs last {k} updates)",
-        "passed": bool(last_h < first_h),
-    })  # fmt: skip
-    wm = history["world_model_loss"]
-    if wm and not math.isnan(wm[0]):
-        first_w, last_w = np.mean(wm[:k]), np.mean(wm[-k:])
-        err = history["world_model_token_error"]
-        first_e, last_e = np.mean(err[:k]), np.mean(err[-k:])
-        out.append({
-            "name": "world-model error falls over training",
-            "value": [float(first_w), float(last_w)],
-            "measured": f"cross-entropy {first_w:.3f} -> {last_w:.4f}, next-token error "
-            f"{first_e:.1%} -> {last_e:.2%} (first vs last {k} updates)",
-            "passed": bool(last_w < first_w),
-        })  # fmt: skip
-    else:
-        out.append({
-            "name": "world-model error falls over training",
-            "value": None,
-            "measured": "not measured: the world-model head is off",
-            "passed": None,
-        })  # fmt: skip
-    return out
-
-
-def format_criteria(summary: dict[str, Any]) -> str:
-    lines = [
-        f"Success criteria of the locked MVP (success rate = {summary['success_rate_definition']}):"
-    ]
-    for i, c in enumerate(summary["criteria"], 1):
-        verdict = {True: "PASS", False: "FAIL", None: "N/A"}[c["passed"]]
-        lines.append(f"  {i}. {c['name']:<42} {c['measured']:<60} {verdict}")
-    evals = summary["greedy_evals"]
-    if evals:
-        parts = [f"{e['step']:,}: {e['greedy_success']:.1%}" for e in evals]
-        lines.append("Greedy success (step: rate): " + ", ".join(parts))
-    verdict = "ALL PASS" if summary["all_criteria_passed"] else "NOT ALL PASSED"
-    lines.append(
-        f"{verdict}; {summary['steps']:,} steps in {summary['train_seconds']:.1f} s; "
-        f"run directory {summary['run_dir']}"
-    )
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------- helpers
 
 
@@ -604,17 +500,6 @@ class _StopFlag:
     def restore(self):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-
-
-def _numpy_global_state() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": torch.as_tensor(keys.astype(np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached": float(cached)}  # fmt: skip
-
-
-def _numpy_from_state(state: dict[str, Any]):
-    keys = state["keys"].numpy().astype(np.uint32)
-    return (state["name"], keys, state["pos"], state["has_gauss"], state["cached"])
 
 
 def resume_config(checkpoint: dict[str, Any], overrides: dict[str, Any]) -> Config:

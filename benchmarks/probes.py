@@ -50,8 +50,8 @@ def _features(model, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         out = model(torch.as_tensor(obs))
     finally:
         model.train(was_training)
-    hidden = out["hidden"][:, 0].double().numpy()
-    codes = out["vq_codes"].numpy() if "vq_codes" in out else None
+    hidden = out.hidden[:, 0].double().numpy()
+    codes = out.vq.codes.numpy() if out.vq is not None else None
     return hidden, codes
 
 

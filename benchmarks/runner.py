@@ -103,31 +103,24 @@ def _set_threads(cfg) -> None:
 
 
 def _train_trainer(cell, cfg, curve: _Curve) -> dict[str, Any]:
-    """REINFORCE / PPO / random through ``agents.trainer.Trainer``'s rollout and update."""
+    """Any registered algorithm (REINFORCE, PPO, random, ...) through ``Trainer.iterate``."""
     from agents.trainer import Trainer
 
     trainer = Trainer(cfg, run_dir=os.devnull)
     window: deque[float] = deque(maxlen=SUCCESS_WINDOW)
-    spu = cfg.steps_per_update
     train_s = 0.0
 
     def rate() -> float:
         return float(np.mean(window)) if window else math.nan
 
     curve.record(0, trainer.greedy_eval(None)["greedy_success"], math.nan)
-    while trainer.step < cfg.max_steps:
-        t = time.perf_counter()
-        batch, info = trainer.collect()
-        trainer.algo.update(batch)
-        train_s += time.perf_counter() - t
-        trainer.step += spu
-        trainer.updates += 1
-        window.extend(float(s) for s in info["successes"])
-        if curve.due(trainer.step) or trainer.step >= cfg.max_steps:
-            curve.record(trainer.step, trainer.greedy_eval(None)["greedy_success"], rate())
+    for update in trainer.iterate():
+        train_s += update.seconds
+        window.extend(float(s) for s in update.rollout["successes"])
+        if curve.due(update.step) or update.step >= cfg.max_steps:
+            curve.record(update.step, trainer.greedy_eval(None)["greedy_success"], rate())
     trainer.envs.close()
-    model = trainer.eval_model() if cfg.algorithm != "random" else trainer.model
-    return {"model": model, "steps": trainer.step, "train_seconds": train_s}
+    return {"model": trainer.eval_model(), "steps": trainer.step, "train_seconds": train_s}
 
 
 def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
@@ -142,16 +135,16 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
     import torch.nn.functional as F
     from torch.distributions import Categorical
 
-    from agents.baselines import ModelAgent
     from agents.evaluation import greedy_success
     from agents.optim import GradientStep
+    from agents.policy import ModelPolicy
     from agents.trainer import EVAL_SEED_OFFSET, build_model
 
     torch.manual_seed(cfg.seed)
     envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
     model = build_model(cfg, envs)
-    step_fn = GradientStep(model, cfg)
-    agent = ModelAgent(model)
+    optimizer = GradientStep(model, cfg)
+    agent = ModelPolicy(model)
     window: deque[float] = deque(maxlen=SUCCESS_WINDOW)
     eval_seed = cfg.seed + EVAL_SEED_OFFSET
 
@@ -167,7 +160,7 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
         for _ in range(cfg.rollout_steps):
             oracle = np.asarray(envs.call("oracle"))
             with torch.no_grad():
-                logits = model(torch.as_tensor(obs))["logits"]
+                logits = model(torch.as_tensor(obs)).logits
                 actions = Categorical(logits=logits).sample().numpy()
             rows.append(obs)
             targets.append(oracle)
@@ -176,10 +169,10 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
             if done.any():
                 window.extend(infos["final_info"]["episode_success"][done].astype(float))
         out = model(torch.as_tensor(np.concatenate(rows)))
-        loss = F.cross_entropy(out["logits"], torch.as_tensor(np.concatenate(targets)))
-        if model.vq is not None:
-            loss = loss + cfg.vq_coef * out["vq_loss"]
-        step_fn(loss)
+        loss = F.cross_entropy(out.logits, torch.as_tensor(np.concatenate(targets)))
+        if out.vq is not None:
+            loss = loss + cfg.vq_coef * out.vq.loss
+        optimizer(loss)
         train_s += time.perf_counter() - t
         step += cfg.steps_per_update
         if curve.due(step) or step >= cfg.max_steps:
@@ -190,7 +183,7 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
 
 
 class SB3Agent:
-    """An SB3 policy behind the ``act(obs, greedy)`` interface of ``agents.baselines``."""
+    """An SB3 policy behind the ``act(obs, greedy)`` interface of ``agents.policy``."""
 
     def __init__(self, model):
         self.model = model

@@ -12,7 +12,9 @@ from wmil_envs import vocab
 
 def make(env_id="WMIL/PatternEcho-v0", **model_kwargs):
     env = gym.make(env_id, num_actions=8) if "Pattern" in env_id else gym.make(env_id)
-    model = AgentModel(env.observation_space, env.action_space, Config(**model_kwargs))
+    model = AgentModel(
+        env.observation_space, env.action_space, Config(**model_kwargs).model_config()
+    )
     return env, model
 
 
@@ -24,12 +26,12 @@ def test_shapes_on_every_env(env_id):
     batch = torch.as_tensor(obs).unsqueeze(0).repeat(5, 1)
     out = model(batch)
     n = env.action_space.n
-    assert out["logits"].shape == (5, n)
-    assert out["value"].shape == (5,)
-    assert out["hidden"].shape == (5, len(obs) + 1, 64)
-    wm = model.world_model_logits(out["hidden"], torch.zeros(5, dtype=torch.long))
+    assert out.logits.shape == (5, n)
+    assert out.value.shape == (5,)
+    assert out.hidden.shape == (5, len(obs) + 1, 64)
+    wm = model.world_model_logits(out.hidden, torch.zeros(5, dtype=torch.long))
     assert wm.shape == (5, len(obs), env.unwrapped.task.vocab_size)
-    assert out["vq_codes"].shape == (5,)
+    assert out.vq.codes.shape == (5,)
 
 
 def test_gradient_reaches_every_parameter():
@@ -41,9 +43,9 @@ def test_gradient_reaches_every_parameter():
     _, _, _, _, infos = envs.step(actions.numpy())
     out = model(torch.as_tensor(obs))
     wm = model.world_model_stats(
-        model.world_model_logits(out["hidden"], actions), torch.as_tensor(infos["final_obs"])
+        model.world_model_logits(out.hidden, actions), torch.as_tensor(infos["final_obs"])
     )
-    loss = out["logits"].logsumexp(-1).mean() + out["value"].mean() + wm["loss"] + out["vq_loss"]
+    loss = out.logits.logsumexp(-1).mean() + out.value.mean() + wm.loss + out.vq.loss
     loss.backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
     assert missing == []
@@ -57,9 +59,9 @@ def test_mvp_size_is_under_a_million_parameters():
 def test_heads_can_be_switched_off():
     _, model = make(world_model_head=False, value_head=False, vq_head=False)
     out = model(torch.full((2, 4), vocab.NONE))
-    assert set(out) == {"hidden", "logits"}
+    assert out.value is None and out.vq is None and out.logits.shape == (2, 8)
     with pytest.raises(RuntimeError, match="world-model head is switched off"):
-        model.world_model_logits(out["hidden"], torch.zeros(2, dtype=torch.long))
+        model.world_model_logits(out.hidden, torch.zeros(2, dtype=torch.long))
 
 
 def test_model_rejects_foreign_spaces():
@@ -73,9 +75,9 @@ def test_vq_restarts_dead_codes_and_reports_usage():
     z = torch.randn(64, 4) + 10.0  # far from every initial code: all but one go dead
     for _ in range(20):
         out = vq(z.requires_grad_())
-    assert out["usage"] > 1 / 16  # dead codes were restarted on the data
-    assert 1.0 <= out["perplexity"] <= 16.0
-    out["loss"].backward()
+    assert out.usage > 1 / 16  # dead codes were restarted on the data
+    assert 1.0 <= out.perplexity <= 16.0
+    out.loss.backward()
     assert z.grad is not None
 
 
@@ -83,7 +85,7 @@ def test_digit_action_head_scores_a_number_by_its_two_digits():
     torch.manual_seed(0)
     env, model = make("WMIL/Counting-v0", action_head="digits")
     obs, _ = env.reset(seed=0)
-    logits = model(torch.as_tensor(obs).unsqueeze(0))["logits"][0]
+    logits = model(torch.as_tensor(obs).unsqueeze(0)).logits[0]
     assert logits.shape == (100,)
     table = logits.reshape(10, 10)  # [tens, ones]
     # additive in the digits: every row differs from row 0 by one constant (the tens logit)
@@ -106,14 +108,14 @@ def test_digit_action_head_answers_with_shifts_of_the_digits_shown():
     with torch.no_grad():
         model.action_head.shift.weight.zero_()
         model.action_head.shift.bias.copy_(20.0 * torch.eye(10)[1].repeat(2))
-        probs = model(torch.as_tensor(obs))["logits"][0].exp().reshape(10, 10)
+        probs = model(torch.as_tensor(obs)).logits[0].exp().reshape(10, 10)
     assert probs[[2, 0]][:, [2, 0]].sum() > 0.999
     # a digit the question does not show cannot be read: PAD and the action tokens are skipped
     assert probs[1].sum() < 1e-3 and probs[:, 1].sum() < 1e-3
     # with no digit shown there is nothing to read: every number is equally likely
     obs[0][2:4] = [vocab.PAD, vocab.PAD]
     with torch.no_grad():
-        probs = model(torch.as_tensor(obs))["logits"][0].exp()
+        probs = model(torch.as_tensor(obs)).logits[0].exp()
     torch.testing.assert_close(probs, torch.full((100,), 0.01))
 
 
@@ -124,7 +126,7 @@ def test_digit_action_head_moves_digits_at_most_max_shift_steps():
     after = vocab.COUNT_KIND + vocab.COUNT_KINDS.index("after")
     obs = [[counting, after, vocab.DIGIT + 1, vocab.DIGIT + 5, 0, 0, vocab.NONE, vocab.NONE]]
     with torch.no_grad():
-        probs = model(torch.as_tensor(obs))["logits"][0].exp().reshape(10, 10)
+        probs = model(torch.as_tensor(obs)).logits[0].exp().reshape(10, 10)
     reachable = [0, 1, 2, 4, 5, 6]  # 1 and 5, each moved by -1, 0 or +1
     assert probs[reachable][:, reachable].sum() > 1 - 1e-6
     assert (probs[reachable][:, reachable] > 1e-4).all()  # and each of them can be chosen
@@ -135,7 +137,7 @@ def test_digit_action_head_learns_through_pointer_and_shift():
     env, model = make("WMIL/Counting-v0", action_head="digits")
     envs = gym.make_vec("WMIL/Counting-v0", num_envs=16)
     obs, _ = envs.reset(seed=0)
-    logits = model(torch.as_tensor(obs))["logits"]
+    logits = model(torch.as_tensor(obs)).logits
     (-logits[:, 42].mean()).backward()
     head = dict(model.action_head.named_parameters())
     assert set(head) == {"pointer.weight", "pointer.bias", "shift.weight", "shift.bias"}
