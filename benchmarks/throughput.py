@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 import wmil_envs
-from agents.checkpoint import atomic_write_text
+from wmil_envs.files import atomic_write_text
 
 NATIVE_SIZES = (1, 64, 1024, 4096)
 SYNC_SIZE = 16

@@ -24,7 +24,7 @@ import time
 import torch
 
 import wmil_envs
-from agents.checkpoint import atomic_write_text
+from wmil_envs.files import atomic_write_text
 
 
 def _config(args, **heads):
