@@ -328,29 +328,34 @@ def write_report(out: Path, results_path: Path) -> str:
     return section
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="python -m benchmarks.numeric_table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and evaluate every seed of both configs")
     run.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     run.add_argument("--out", default="runs/numeric")
     run.add_argument("--tasks", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     run.add_argument("--episodes", type=int, help="evaluation episodes (default per task)")
     run.add_argument(
+        "--train_flag",
         "--train-flag",
         action="append",
         default=[],
         metavar="FLAG",
-        help="extra flag for agents.train, e.g. --train-flag=--max_steps=2048",
+        help="extra flag for agents.train, e.g. --train_flag=--max_steps=2048",
     )
     report = sub.add_parser("report", help="write the markdown section from the eval JSONs")
     report.add_argument("--out", default="runs/numeric")
     report.add_argument("--results", default="benchmarks/RESULTS.md")
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     out = Path(args.out)
     if args.command == "run":
         out.mkdir(parents=True, exist_ok=True)

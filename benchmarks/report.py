@@ -1,7 +1,7 @@
 """``python -m benchmarks.report RESULTS_DIR``: tables, intervals and plots from a sweep.
 
     python -m benchmarks.report runs/bench_smoke
-    python -m benchmarks.report runs/bench_default --results-md benchmarks/RESULTS.md
+    python -m benchmarks.report runs/bench_default --results_md benchmarks/RESULTS.md
 
 Writes ``RESULTS_DIR/report.md`` and PNG plots under ``RESULTS_DIR/plots/``: per env and agent,
 the mean over seeds with a two-sided 95 % Student-t interval (``benchmarks.stats``), the score
@@ -551,20 +551,27 @@ def build_report(
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="python -m benchmarks.report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("results_dir", help="a directory written by python -m benchmarks.run")
-    parser.add_argument("--results-md", help="also write the report between the markers here")
-    parser.add_argument(
+    p.add_argument("results_dir", help="a directory written by python -m benchmarks.run")
+    p.add_argument(
+        "--results_md", "--results-md", help="also write the report between the markers here"
+    )
+    p.add_argument(
+        "--train_throughput",
         "--train-throughput",
         metavar="JSON",
         help="include this python -m benchmarks.train_throughput --json output",
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     results_dir = Path(args.results_dir)
     tp = Path(args.train_throughput) if args.train_throughput else None
     text = build_report(results_dir, results_dir / "plots", "plots", throughput=tp)

@@ -187,7 +187,7 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
         json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2})
     )
     report_mod.main(
-        [str(smoke_dir), "--results-md", str(target), "--train-throughput", str(throughput)]
+        [str(smoke_dir), "--results_md", str(target), "--train_throughput", str(throughput)]
     )
     text = target.read_text()
     assert "by another script" in text and report_mod.BEGIN in text
