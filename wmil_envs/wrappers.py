@@ -43,7 +43,37 @@ def _manager(task: Any, manager: CurriculumManager | None, kwargs: dict) -> Curr
     return manager
 
 
-class CurriculumWrapper(gym.Wrapper):
+class _FollowsManager:
+    """What every curriculum wrapper shares: a manager, and the env's difficulty set to the
+    manager's level once per change, by :meth:`_set_difficulty` (one per kind of env)."""
+
+    manager: CurriculumManager
+    _applied: int | None = None  # the level last set on the env; None before the first set
+
+    @property
+    def curriculum_level(self) -> int:
+        """The manager's level: the level of episodes that start from now on."""
+        return self.manager.level
+
+    def _set_difficulty(self, level: int) -> None:
+        raise NotImplementedError
+
+    def _apply(self) -> None:
+        level = self.manager.level
+        if level != self._applied:
+            self._set_difficulty(level)
+            self._applied = level
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.manager.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the manager; episodes that start after this use the restored level."""
+        self.manager.load_state_dict(state)
+        self._apply()
+
+
+class CurriculumWrapper(_FollowsManager, gym.Wrapper):
     """One env with a curriculum.
 
     Args:
@@ -73,18 +103,9 @@ class CurriculumWrapper(gym.Wrapper):
         task = _get_task(lambda: env.get_wrapper_attr("task"), manager)
         self.manager = _manager(task, manager, manager_kwargs)
         self.success_key = success_key
-        self._applied: int | None = None  # set at the first reset or step (after any load)
 
-    @property
-    def curriculum_level(self) -> int:
-        """The manager's level: the level of episodes that start from now on."""
-        return self.manager.level
-
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self.env.set_wrapper_attr("difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self.env.set_wrapper_attr("difficulty", level)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self._apply()  # e.g. after load_state_dict, or a change made through a shared manager
@@ -105,14 +126,6 @@ class CurriculumWrapper(gym.Wrapper):
         self._apply()
         info[LEVEL_KEY] = self.manager.level
         return obs, reward, terminated, truncated, info
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the manager; the env's next episode uses the restored level."""
-        self.manager.load_state_dict(state)
-        self._apply()
 
 
 def _get_task(get, manager):
@@ -151,7 +164,7 @@ def _masked(info: dict[str, Any], key: str, mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-class VectorCurriculumWrapper(VectorWrapper):
+class VectorCurriculumWrapper(_FollowsManager, VectorWrapper):
     """A vector env with one curriculum for all its envs.
 
     Args:
@@ -183,17 +196,9 @@ class VectorCurriculumWrapper(VectorWrapper):
         self.success_key = success_key
         mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         self.autoreset_mode = mode if isinstance(mode, AutoresetMode) else AutoresetMode(mode)
-        self._applied: int | None = None  # set at the first reset or step (after any load)
 
-    @property
-    def curriculum_level(self) -> int:
-        return self.manager.level
-
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self._target.set_attr("difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self._target.set_attr("difficulty", level)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
         return self._target.get_attr(name)
@@ -244,16 +249,8 @@ class VectorCurriculumWrapper(VectorWrapper):
         infos["_" + LEVEL_KEY] = np.ones(self.num_envs, dtype=bool)
         return infos
 
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the manager; episodes that start after this use the restored level."""
-        self.manager.load_state_dict(state)
-        self._apply()
-
-
-class SB3VecEnvCurriculum:
+class SB3VecEnvCurriculum(_FollowsManager):
     """A curriculum over a Stable-Baselines3 ``VecEnv`` of WMIL envs, driven from outside.
 
     SB3's ``VecEnv.set_attr`` sets an attribute on the outermost gymnasium wrapper, which does
@@ -290,14 +287,10 @@ class SB3VecEnvCurriculum:
         for task in venv.get_attr("task"):
             for level in manager.schedule:
                 task.check_level(level)
-        self._applied: int | None = None
         self._apply()
 
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self.venv.env_method("set_wrapper_attr", "difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self.venv.env_method("set_wrapper_attr", "difficulty", level)
 
     def on_step(self, dones: Sequence[bool], infos: Sequence[dict[str, Any]]) -> bool:
         """Record the episodes that ended in this step; return whether the level changed."""
@@ -313,10 +306,3 @@ class SB3VecEnvCurriculum:
                 self.manager.update(info[self.success_key], info.get("difficulty"))
         self._apply()
         return self.manager.level != before
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.manager.load_state_dict(state)
-        self._apply()
