@@ -385,6 +385,13 @@ def test_single_wrapper_with_longer_episodes():
     assert [h["step"] for h in env.manager.history] == [30, 60, 90]
 
 
+def test_single_wrapper_names_a_missing_outcome_key():
+    env = CurriculumWrapper(gym.make("WMIL/PatternEcho-v0", num_actions=16), success_key="won")
+    env.reset(seed=0)
+    with pytest.raises(KeyError, match="the episode ended but its info has no 'won'"):
+        env.step(0)  # the default episode is one step long
+
+
 # --- the vector wrapper ---
 @pytest.mark.parametrize("mode", VECTOR_MODES)
 @pytest.mark.parametrize("env_id", ENV_IDS)

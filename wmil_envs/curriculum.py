@@ -26,13 +26,18 @@ STATE_FORMAT = "wmil-curriculum/1"
 """Tag of the dict returned by :meth:`CurriculumManager.state_dict`."""
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
+def _as_int(name: str, value: Any, kind: str = "an integer") -> int:
+    """``value`` as a Python int (numpy integers too), or a TypeError naming ``name``."""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
     try:
-        value = operator.index(value)
+        return operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+        raise TypeError(f"{name} must be {kind}, got {value!r}") from None
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    value = _as_int(name, value)
     if value < low:
         raise ValueError(f"{name}={value} must be >= {low}")
     return value
@@ -133,12 +138,7 @@ class CurriculumManager:
         self.history: list[dict[str, Any]] = []
 
     def _check_level(self, levels, instance: Task | None, level: Any, what: str) -> int:
-        if isinstance(level, bool):
-            raise TypeError(f"{what} must be an integer level, got {level!r}")
-        try:
-            level = operator.index(level)
-        except TypeError:
-            raise TypeError(f"{what} must be an integer level, got {level!r}") from None
+        level = _as_int(what, level, "an integer level")
         if level not in levels:
             raise ValueError(
                 f"{what}={level} is not a level of {self.task_name}; its levels are "

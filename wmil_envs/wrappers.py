@@ -48,6 +48,7 @@ class _FollowsManager:
     manager's level once per change, by :meth:`_set_difficulty` (one per kind of env)."""
 
     manager: CurriculumManager
+    success_key: str
     _applied: int | None = None  # the level last set on the env; None before the first set
 
     @property
@@ -63,6 +64,16 @@ class _FollowsManager:
         if level != self._applied:
             self._set_difficulty(level)
             self._applied = level
+
+    def _record_episode(self, info: dict[str, Any], which: str = "the episode") -> None:
+        """Feed one finished episode's outcome and level (from its last ``info``) to the
+        manager."""
+        if self.success_key not in info:
+            raise KeyError(
+                f"{which} ended but its info has no {self.success_key!r} (keys: "
+                f"{sorted(info)}); pass success_key= the key of the episode outcome"
+            )
+        self.manager.update(info[self.success_key], info.get("difficulty"))
 
     def state_dict(self) -> dict[str, Any]:
         return self.manager.state_dict()
@@ -117,12 +128,7 @@ class CurriculumWrapper(_FollowsManager, gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.manager.advance(1)
         if terminated or truncated:
-            if self.success_key not in info:
-                raise KeyError(
-                    f"the episode ended but info has no {self.success_key!r} "
-                    f"(keys: {sorted(info)}); pass success_key= the key of the episode outcome"
-                )
-            self.manager.update(info[self.success_key], info.get("difficulty"))
+            self._record_episode(info)
         self._apply()
         info[LEVEL_KEY] = self.manager.level
         return obs, reward, terminated, truncated, info
@@ -298,11 +304,6 @@ class SB3VecEnvCurriculum(_FollowsManager):
         self.manager.advance(len(dones))
         for i, (done, info) in enumerate(zip(dones, infos, strict=True)):
             if done:
-                if self.success_key not in info:
-                    raise KeyError(
-                        f"env {i} ended but its info has no {self.success_key!r} "
-                        f"(keys: {sorted(info)})"
-                    )
-                self.manager.update(info[self.success_key], info.get("difficulty"))
+                self._record_episode(info, f"env {i}")
         self._apply()
         return self.manager.level != before
