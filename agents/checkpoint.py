@@ -1,4 +1,4 @@
-"""Checkpoints: written atomically (temp file, then ``os.replace``), loaded with
+"""Checkpoints: written atomically (:mod:`wmil_envs.files`), loaded with
 ``torch.load(weights_only=True)``, checked for the WMIL format so that a corrupt or foreign
 file gives a clear error instead of a stack trace from deep inside pickle.
 
@@ -10,12 +10,13 @@ generator (torch's, numpy's global one and the env's; ``capture_rng`` / ``restor
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from wmil_envs.files import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
 
 FORMAT = "wmil-agent-checkpoint"
 VERSION = 2
@@ -25,27 +26,6 @@ REQUIRED = ("config", "model", "step")
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable, corrupt or not a WMIL agent checkpoint."""
-
-
-def atomic_write_bytes(path: str | os.PathLike, write) -> None:
-    """Call ``write(file)`` on a temp file in the target's directory, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:

@@ -26,12 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.checkpoint import atomic_write_text
+from wmil_envs.files import atomic_write_text, write_section
 
 CONFIGS = {"numeric_relation": "configs/numeric_relation.yaml", "counting": "configs/counting.yaml"}
 SPLITS = ("test", "test_numbers")
 EPISODES = {"numeric_relation": 10_000, "counting": 2_000}
 SECTION = "## Numeric concepts on held-out pairs"
+BEGIN, END = "<!-- numeric concepts:begin -->", "<!-- numeric concepts:end -->"
+"""The markers around the section this module writes into RESULTS.md."""
 RELATION_ORDER = (
     "same_parity",
     "successor",
@@ -318,48 +320,42 @@ def render(runs: dict[str, dict[int, dict[str, Any]]]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def replace_section(text: str, section: str) -> str:
-    """``text`` with its section titled ``SECTION`` (up to the next ``## ``) replaced, or
-    ``section`` appended when there is none; other sections are left as they are."""
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        return (text.rstrip() + "\n\n" if text.strip() else "") + section
-    end = text.find("\n## ", start + len(SECTION))
-    tail = text[end + 1 :] if end >= 0 else ""
-    return text[:start] + section + ("\n" + tail if tail else "")
-
-
 def write_report(out: Path, results_path: Path) -> str:
+    """Write the section between :data:`BEGIN` and :data:`END` of ``results_path`` (appended
+    when the file has no such section; other sections are kept) and return it."""
     section = render(collect(out))
-    text = results_path.read_text() if results_path.exists() else "# Benchmark results\n"
-    new = replace_section(text, section)
-    atomic_write_text(results_path, new)
+    write_section(results_path, BEGIN, END, section, default="# Benchmark results\n")
     return section
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="python -m benchmarks.numeric_table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and evaluate every seed of both configs")
     run.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     run.add_argument("--out", default="runs/numeric")
     run.add_argument("--tasks", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     run.add_argument("--episodes", type=int, help="evaluation episodes (default per task)")
     run.add_argument(
+        "--train_flag",
         "--train-flag",
         action="append",
         default=[],
         metavar="FLAG",
-        help="extra flag for agents.train, e.g. --train-flag=--max_steps=2048",
+        help="extra flag for agents.train, e.g. --train_flag=--max_steps=2048",
     )
     report = sub.add_parser("report", help="write the markdown section from the eval JSONs")
     report.add_argument("--out", default="runs/numeric")
     report.add_argument("--results", default="benchmarks/RESULTS.md")
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     out = Path(args.out)
     if args.command == "run":
         out.mkdir(parents=True, exist_ok=True)

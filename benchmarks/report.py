@@ -1,7 +1,7 @@
 """``python -m benchmarks.report RESULTS_DIR``: tables, intervals and plots from a sweep.
 
     python -m benchmarks.report runs/bench_smoke
-    python -m benchmarks.report runs/bench_default --results-md benchmarks/RESULTS.md
+    python -m benchmarks.report runs/bench_default --results_md benchmarks/RESULTS.md
 
 Writes ``RESULTS_DIR/report.md`` and PNG plots under ``RESULTS_DIR/plots/``: per env and agent,
 the mean over seeds with a two-sided 95 % Student-t interval (``benchmarks.stats``), the score
@@ -11,9 +11,10 @@ random = the random agent's mean final greedy success at that env and level), st
 the world-model-vs-RL-only comparison (paired by seed) and the representation analysis (linear
 probes from the hidden state and the VQ codes; codebook usage).
 
-``--results-md PATH`` also writes the same report into PATH between the markers
-``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``, keeping everything outside them
-(other sections of the file), and copies the plots next to it (``PATH's dir/plots/``).
+``--results_md PATH`` also writes the same report into PATH between the markers
+``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->`` (appended if PATH has none),
+keeping everything outside them (other sections of the file), and copies the plots next to it
+(``PATH's dir/plots/``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.checkpoint import atomic_write_text
 from benchmarks.results import read_rows
 from benchmarks.stats import mean_ci, normalised
+from wmil_envs.files import atomic_write_text, write_section
 from wmil_envs.tasks import TASKS
 
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
@@ -551,40 +552,31 @@ def build_report(
     return "\n".join(lines)
 
 
-def write_between_markers(path: Path, text: str) -> None:
-    """Put ``text`` between the markers in ``path``, keeping the rest of the file."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    if BEGIN in old and END in old and old.index(BEGIN) < old.index(END):
-        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END) :]
-    elif BEGIN in old or END in old:
-        raise SystemExit(f"error: {path} has only one of the markers {BEGIN} / {END}; fix it first")
-    elif old.startswith("# "):  # after the file's title, before the other sections
-        title, _, rest = old.partition("\n")
-        new = f"{title}\n\n{block}\n" + ("\n" + rest.lstrip("\n") if rest.strip() else "")
-    else:
-        new = block + "\n" + ("\n" + old if old.strip() else "")
-    atomic_write_text(path, new)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="python -m benchmarks.report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("results_dir", help="a directory written by python -m benchmarks.run")
-    parser.add_argument("--results-md", help="also write the report between the markers here")
-    parser.add_argument(
+    p.add_argument("results_dir", help="a directory written by python -m benchmarks.run")
+    p.add_argument(
+        "--results_md", "--results-md", help="also write the report between the markers here"
+    )
+    p.add_argument(
+        "--train_throughput",
         "--train-throughput",
         metavar="JSON",
         help="include this python -m benchmarks.train_throughput --json output",
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     results_dir = Path(args.results_dir)
     tp = Path(args.train_throughput) if args.train_throughput else None
     text = build_report(results_dir, results_dir / "plots", "plots", throughput=tp)
-    (results_dir / "report.md").write_text(text + "\n")
+    atomic_write_text(results_dir / "report.md", text + "\n")
     print(f"wrote {results_dir / 'report.md'} and {results_dir / 'plots'}/")
     if args.results_md:
         target = Path(args.results_md)
@@ -606,7 +598,10 @@ def main(argv: list[str] | None = None) -> int:
             f"`python -m benchmarks.report DIR` on a directory holding it as `results.csv` "
             "rebuilds these tables.\n"
         )
-        write_between_markers(target, text)
+        try:
+            write_section(target, BEGIN, END, text.rstrip(), default="# Benchmark results\n")
+        except ValueError as error:
+            raise SystemExit(f"error: {target}: {error}") from None
         print(f"wrote the benchmark section of {target} (other sections kept), plots in {plots}/")
     return 0
 

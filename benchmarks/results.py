@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agents.checkpoint import atomic_write_text
 from benchmarks.runner import COLUMNS
+from wmil_envs.files import atomic_write_text
 
 RESULTS_NAME = "results.csv"
 

@@ -27,6 +27,7 @@ from typing import Any
 from benchmarks.results import RESULTS_NAME, read_rows, write_rows
 from benchmarks.runner import run_cell
 from benchmarks.suite import SuiteError, available_suites, cells, load_suite
+from wmil_envs.files import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,7 +137,7 @@ def run_suite(
         if Path(sys.argv[0]).stem in ("run", "__main__")
         else None,
     }
-    (out / "suite.json").write_text(json.dumps({**meta, "cores": os.cpu_count()}, indent=2))
+    atomic_write_text(out / "suite.json", json.dumps({**meta, "cores": os.cpu_count()}, indent=2))
     write_rows(path, sorted(rows.values(), key=lambda r: order.get(r["cell_id"], 0)))
     print(
         f"{suite.name}: {len(grid)} runs, {len(grid) - len(todo)} already done, "
@@ -169,37 +170,40 @@ def run_suite(
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    p.add_argument(
         "--suite",
         required=True,
         help=f"suite name ({', '.join(available_suites())}) or a YAML path",
     )
-    parser.add_argument("--out", required=True, help="results directory (results.csv)")
-    parser.add_argument("--backend", choices=("process", "ray"), default="process")
-    parser.add_argument(
+    p.add_argument("--out", required=True, help="results directory (results.csv)")
+    p.add_argument("--backend", choices=("process", "ray"), default="process")
+    p.add_argument(
         "--workers",
         type=int,
         default=None,
         help="parallel runs (default: min(2, cores)); 1 runs in this process",
     )
-    parser.add_argument("--address", help="--backend ray: an existing cluster (e.g. auto)")
-    parser.add_argument("--resume", action="store_true", help="skip runs already in results.csv")
-    parser.add_argument("--no-progress", action="store_true")
+    p.add_argument("--address", help="--backend ray: an existing cluster (e.g. auto)")
+    p.add_argument("--resume", action="store_true", help="skip runs already in results.csv")
+    p.add_argument("--no_progress", "--no-progress", action="store_true", help="no progress bar")
     for key in ("task", "agent", "seed"):
-        parser.add_argument(
-            f"--{key}s", nargs="*", default=None, dest=key, help=f"only these {key}s"
-        )
-    args = parser.parse_args(argv)
+        p.add_argument(f"--{key}s", nargs="*", default=None, dest=key, help=f"only these {key}s")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
     if args.address and args.backend != "ray":
-        parser.error("--address is for --backend ray")
+        cli.error("--address is for --backend ray")
     if args.workers is not None and args.workers < 1:
-        parser.error(f"--workers {args.workers} must be >= 1")
+        cli.error(f"--workers {args.workers} must be >= 1")
     try:
         run_suite(
             args.suite,

@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 import wmil_envs
-from agents.checkpoint import atomic_write_text
+from wmil_envs.files import atomic_write_text
 
 NATIVE_SIZES = (1, 64, 1024, 4096)
 SYNC_SIZE = 16
@@ -109,20 +109,27 @@ def measure(env_ids: list[str], budget_s: float) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="time budget per measurement")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.throughput", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("--seconds", type=float, default=1.0, help="time budget per measurement")
+    p.add_argument(
         "--ids",
         nargs="*",
         default=list(wmil_envs.ENV_IDS),
         help="env ids to measure (default: all)",
     )
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
-    args = parser.parse_args(argv)
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = parser()
+    args = cli.parse_args(argv)
     unknown = [i for i in args.ids if i not in wmil_envs.ENV_IDS]
     if unknown:
-        parser.error(f"unknown env id(s) {unknown}; known: {', '.join(wmil_envs.ENV_IDS)}")
+        cli.error(f"unknown env id(s) {unknown}; known: {', '.join(wmil_envs.ENV_IDS)}")
     print(
         f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "

@@ -2,15 +2,18 @@
 
 Both train PPO on the same env with the same number of envs, rollout length, epochs, minibatch
 size and learning settings, single-threaded torch on CPU; the networks are of comparable size
-(ours: the transformer of ``--hidden-dim`` / ``--num-layers``; SB3: ``MlpPolicy`` with two
-hidden layers of ``--hidden-dim`` for the policy and for the value, on SB3's one-hot encoding of
+(ours: the transformer of ``--hidden_dim`` / ``--num_layers``; SB3: ``MlpPolicy`` with two
+hidden layers of ``--hidden_dim`` for the policy and for the value, on SB3's one-hot encoding of
 the ``MultiDiscrete`` observation). Parameter counts are printed. Timed: the training loop for
 ``--steps`` env steps after one warm-up update (rollouts and updates; no evaluation, no
 logging). Ours is timed with the world-model and VQ heads off (the same algorithm as SB3's) and
 with the world-model head on (what it costs).
 
     python -m benchmarks.train_throughput [--env WMIL/PatternEcho-v0] [--steps 16384]
-        [--num-envs 64] [--rollout-steps 16] [--json PATH]
+        [--num_envs 64] [--rollout_steps 16] [--json PATH]
+
+Flags are spelt like the config keys of ``agents.train`` (``--num_envs``); the hyphen spelling
+(``--num-envs``) is accepted too.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 import torch
 
 import wmil_envs
-from agents.checkpoint import atomic_write_text
+from wmil_envs.files import atomic_write_text
 
 
 def _config(args, **heads):
@@ -94,18 +97,24 @@ def sb3(args) -> dict:
     }
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_throughput", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("--env", default="WMIL/PatternEcho-v0", choices=wmil_envs.ENV_IDS)
+    p.add_argument("--steps", type=int, default=16384)
+    p.add_argument("--num_envs", "--num-envs", type=int, default=64)
+    p.add_argument("--rollout_steps", "--rollout-steps", type=int, default=16)
+    p.add_argument("--update_epochs", "--update-epochs", type=int, default=4)
+    p.add_argument("--num_minibatches", "--num-minibatches", type=int, default=4)
+    p.add_argument("--hidden_dim", "--hidden-dim", type=int, default=64)
+    p.add_argument("--num_layers", "--num-layers", type=int, default=2)
+    p.add_argument("--json", metavar="PATH")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="WMIL/PatternEcho-v0", choices=wmil_envs.ENV_IDS)
-    parser.add_argument("--steps", type=int, default=16384)
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument("--rollout-steps", type=int, default=16)
-    parser.add_argument("--update-epochs", type=int, default=4)
-    parser.add_argument("--num-minibatches", type=int, default=4)
-    parser.add_argument("--hidden-dim", type=int, default=64)
-    parser.add_argument("--num-layers", type=int, default=2)
-    parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     torch.set_num_threads(1)
     print(
         f"# training throughput on {args.env}: {args.num_envs} envs x {args.rollout_steps} "

@@ -3,9 +3,9 @@
 The key is the SHA-256 of the canonical JSON of everything that shapes an answer: provider,
 model, prompt version, role, messages, schema and sampling settings. API keys and base URLs
 are never part of the key or the file. Each entry is ``<dir>/<key[:2]>/<key>.json`` holding
-``{"key": ..., "request": {...}, "answer": {...}}``; it is written to a temporary file in the
-same directory and moved into place with ``os.replace``, so several processes can share a cache
-(two writers of one key write the same answer; a reader never sees half a file).
+``{"key": ..., "request": {...}, "answer": {...}}``, written atomically
+(:func:`wmil_envs.files.atomic_write_text`), so several processes can share a cache (two writers
+of one key write the same answer; a reader never sees half a file).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from wmil_envs.files import atomic_write_text
 
 MODES = ("live", "record", "replay")
 """live: always ask the API, no cache; record: answer hits from the cache, ask and store misses;
@@ -55,20 +56,8 @@ class DiskCache:
         return entry["answer"]
 
     def put(self, key: str, request: dict[str, Any], answer: Any) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"key": key, "request": request, "answer": answer}, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write_text(self.path(key), text)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.exists() else 0

@@ -29,8 +29,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +37,7 @@ from teachers import prompts
 from teachers.cache import MODES
 from teachers.llm import POLICIES, LLMParent
 from teachers.schemas import CRITIQUE_SCHEMA, instance_problem, instance_schema
+from wmil_envs.files import atomic_write_text
 from wmil_envs.tasks import TASKS, make_task
 from wmil_envs.tasks.base import Task
 
@@ -150,18 +149,7 @@ def llm_records(
 
 def write_jsonl(path: str | os.PathLike, records: list[dict]) -> None:
     """Write ``records`` as JSON Lines, atomically (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
 
 
 def _positive(text: str) -> int:

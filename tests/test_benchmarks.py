@@ -17,6 +17,7 @@ from benchmarks.run import run_suite
 from benchmarks.runner import TIMING_COLUMNS, eval_targets, steps_to
 from benchmarks.stats import mean_ci, normalised, t975
 from benchmarks.suite import SuiteError, cells, load_suite
+from wmil_envs.files import write_section
 
 SMOKE = load_suite("smoke")
 AGENTS = list(SMOKE.agents)
@@ -100,8 +101,8 @@ def test_default_suite_covers_every_env_level_and_agent_with_five_seeds():
 def test_markers_keep_other_sections(tmp_path):
     path = tmp_path / "RESULTS.md"
     path.write_text("# Results\n\n## Numeric concepts on held-out pairs\n\nkeep me\n")
-    report_mod.write_between_markers(path, "## Bench\nfirst")
-    report_mod.write_between_markers(path, "## Bench\nsecond")
+    write_section(path, report_mod.BEGIN, report_mod.END, "## Bench\nfirst")
+    write_section(path, report_mod.BEGIN, report_mod.END, "## Bench\nsecond")
     text = path.read_text()
     assert "keep me" in text and "second" in text and "first" not in text
     assert text.count(report_mod.BEGIN) == 1 and text.count(report_mod.END) == 1
@@ -186,7 +187,7 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
         json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2})
     )
     report_mod.main(
-        [str(smoke_dir), "--results-md", str(target), "--train-throughput", str(throughput)]
+        [str(smoke_dir), "--results_md", str(target), "--train_throughput", str(throughput)]
     )
     text = target.read_text()
     assert "by another script" in text and report_mod.BEGIN in text

@@ -21,13 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wmil_envs
-from wmil_envs.curriculum import (
-    CurriculumManager,
-    difficulty_configs,
-    difficulty_settings,
-    difficulty_table_markdown,
-    render_doc_section,
-)
+from wmil_envs.curriculum import CurriculumManager
+from wmil_envs.difficulty import difficulty_configs, difficulty_settings
+from wmil_envs.difficulty_tables import difficulty_table_markdown, render_doc_section
 from wmil_envs.tasks import TASKS, SequenceNext
 from wmil_envs.wrappers import CurriculumWrapper, SB3VecEnvCurriculum, VectorCurriculumWrapper
 
@@ -389,6 +385,13 @@ def test_single_wrapper_with_longer_episodes():
     assert [h["step"] for h in env.manager.history] == [30, 60, 90]
 
 
+def test_single_wrapper_names_a_missing_outcome_key():
+    env = CurriculumWrapper(gym.make("WMIL/PatternEcho-v0", num_actions=16), success_key="won")
+    env.reset(seed=0)
+    with pytest.raises(KeyError, match="the episode ended but its info has no 'won'"):
+        env.step(0)  # the default episode is one step long
+
+
 # --- the vector wrapper ---
 @pytest.mark.parametrize("mode", VECTOR_MODES)
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -559,7 +562,8 @@ def test_difficulty_configs_are_the_tasks_levels_as_plain_data():
 def test_doc_tables_match_the_code():
     text = DOC.read_text(encoding="utf-8")
     assert render_doc_section(text) == text, (
-        "docs/curriculum.md is out of date: run `python -m wmil_envs.curriculum docs/curriculum.md`"
+        "docs/curriculum.md is out of date: "
+        "run `python -m wmil_envs.difficulty_tables docs/curriculum.md`"
     )
     for name in TASKS:
         assert f"### `{name}`" in text

@@ -6,10 +6,8 @@ from an env's ``info`` and set the env's ``difficulty`` attribute; a trainer can
 directly. Its state is plain Python data (``state_dict()`` / ``load_state_dict()``), so it fits
 in a checkpoint loaded with ``torch.load(weights_only=True)`` and in ``summary.json``.
 
-The difficulty settings of each task are data: the task classes' ``levels`` tables.
-:func:`difficulty_configs` returns them (the plan's ``DIFFICULTY_CONFIGS``) and
-:func:`difficulty_tables_markdown` renders them for ``docs/curriculum.md``
-(``python -m wmil_envs.curriculum docs/curriculum.md`` rewrites that section of the doc).
+The levels themselves are data, the task classes' ``levels`` tables, read by
+:mod:`wmil_envs.difficulty` and rendered for the docs by :mod:`wmil_envs.difficulty_tables`.
 """
 
 from __future__ import annotations
@@ -19,128 +17,27 @@ import operator
 import sys
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from wmil_envs.registration import TASK_OF_ID
-from wmil_envs.tasks import TASKS, Task
+from wmil_envs.difficulty import TaskLike, plain_data, resolve_task
+from wmil_envs.tasks import Task
 
 STATE_FORMAT = "wmil-curriculum/1"
 """Tag of the dict returned by :meth:`CurriculumManager.state_dict`."""
 
-TaskLike = Task | type[Task] | str | Mapping[int, Any]
 
-
-# --- the difficulty settings, as data ---
-def _plain(value: Any) -> Any:
-    """JSON-able copy: tuples become lists, mappings dicts with the same keys."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def resolve_task(task: TaskLike) -> tuple[str, Mapping[int, Any], Task | None]:
-    """``(name, levels, instance or None)`` for a task instance, class, name or env id.
-
-    A mapping is taken as a levels table itself (for envs other than WMIL's).
-    """
-    if isinstance(task, Task):
-        return task.name, task.levels, task
-    if isinstance(task, type) and issubclass(task, Task):
-        return task.name, task.levels, None
-    if isinstance(task, str):
-        env_id = task.split(":", 1)[1] if task.startswith("wmil_envs:") else task
-        name = TASK_OF_ID.get(env_id, env_id)
-        if name not in TASKS:
-            raise ValueError(
-                f"unknown task {task!r}; known tasks: {', '.join(TASKS)}; "
-                f"or env ids: {', '.join(TASK_OF_ID)}"
-            )
-        return name, TASKS[name].levels, None
-    if isinstance(task, Mapping):
-        if not task:
-            raise ValueError("a levels table must name at least one level")
-        return "custom", task, None
-    raise TypeError(
-        f"task must be a Task, a Task class, a task name or env id, or a levels mapping; "
-        f"got {task!r}"
-    )
-
-
-def difficulty_settings(task: TaskLike) -> dict[int, dict[str, Any]]:
-    """The documented settings of each level of ``task`` as plain data (tuples as lists)."""
-    _, levels, _ = resolve_task(task)
-    return {int(level): _plain(levels[level]) for level in sorted(levels)}
-
-
-def difficulty_configs() -> dict[str, dict[int, dict[str, Any]]]:
-    """Every task's levels: ``{task name: {level: settings}}``, the plan's DIFFICULTY_CONFIGS.
-
-    Read from the task classes each call, so it cannot drift from the code.
-    """
-    return {name: difficulty_settings(cls) for name, cls in TASKS.items()}
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
-    return str(value)
-
-
-def difficulty_table_markdown(task: TaskLike) -> str:
-    """One task's levels as a markdown table: a column per setting, and the smallest
-    ``num_actions`` each level needs (``Task.min_actions``)."""
-    name, levels, instance = resolve_task(task)
-    if instance is None and name in TASKS:
-        instance = TASKS[name]()
-    keys: list[str] = []
-    for level in sorted(levels):
-        keys += [k for k in levels[level] if k not in keys]
-    header = ["level", *(f"`{k}`" for k in keys)]
-    if instance is not None:
-        header.append("min `num_actions`")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for level in sorted(levels):
-        row = [str(level), *(_cell(levels[level].get(k, "")) for k in keys)]
-        if instance is not None:
-            row.append(str(instance.min_actions(level)))
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
-
-
-def difficulty_tables_markdown() -> str:
-    """Every registered task's table, each under a heading naming the task and its env id."""
-    ids = {name: env_id for env_id, name in TASK_OF_ID.items()}
-    parts = []
-    for name, cls in TASKS.items():
-        heading = f"### `{name}`" + (f" (`{ids[name]}`)" if name in ids else "")
-        parts += [heading, "", difficulty_table_markdown(cls), ""]
-    return "\n".join(parts).rstrip() + "\n"
-
-
-DOC_BEGIN = "<!-- BEGIN difficulty tables: generated by `python -m wmil_envs.curriculum` -->"
-DOC_END = "<!-- END difficulty tables -->"
-
-
-def render_doc_section(text: str) -> str:
-    """``text`` with the part between :data:`DOC_BEGIN` and :data:`DOC_END` regenerated."""
-    start, end = text.find(DOC_BEGIN), text.find(DOC_END)
-    if start < 0 or end < start:
-        raise ValueError(f"the doc has no {DOC_BEGIN!r} ... {DOC_END!r} section")
-    head = text[: start + len(DOC_BEGIN)]
-    return head + "\n\n" + difficulty_tables_markdown() + "\n" + text[end:]
-
-
-# --- the manager ---
-def _check_int(name: str, value: Any, low: int) -> int:
+def _as_int(name: str, value: Any, kind: str = "an integer") -> int:
+    """``value`` as a Python int (numpy integers too), or a TypeError naming ``name``."""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
     try:
-        value = operator.index(value)
+        return operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+        raise TypeError(f"{name} must be {kind}, got {value!r}") from None
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    value = _as_int(name, value)
     if value < low:
         raise ValueError(f"{name}={value} must be >= {low}")
     return value
@@ -241,12 +138,7 @@ class CurriculumManager:
         self.history: list[dict[str, Any]] = []
 
     def _check_level(self, levels, instance: Task | None, level: Any, what: str) -> int:
-        if isinstance(level, bool):
-            raise TypeError(f"{what} must be an integer level, got {level!r}")
-        try:
-            level = operator.index(level)
-        except TypeError:
-            raise TypeError(f"{what} must be an integer level, got {level!r}") from None
+        level = _as_int(what, level, "an integer level")
         if level not in levels:
             raise ValueError(
                 f"{what}={level} is not a level of {self.task_name}; its levels are "
@@ -431,7 +323,7 @@ class CurriculumManager:
         mine = self.settings()
         if not isinstance(saved, Mapping):
             raise ValueError("corrupt curriculum state: 'settings' is missing")
-        differ = {k: (saved.get(k), v) for k, v in mine.items() if _plain(saved.get(k)) != v}
+        differ = {k: (saved.get(k), v) for k, v in mine.items() if plain_data(saved.get(k)) != v}
         if differ:
             text = ", ".join(f"{k}: saved {a!r}, here {b!r}" for k, (a, b) in differ.items())
             raise ValueError(
@@ -479,23 +371,3 @@ class CurriculumManager:
         )
         manager.load_state_dict(state)
         return manager
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wmil_envs.curriculum [DOC]``: print the tables, or regenerate DOC's section."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
-        print(difficulty_tables_markdown(), end="")
-        return 0
-    for name in args:
-        path = Path(name)
-        new = render_doc_section(path.read_text(encoding="utf-8"))
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(new, encoding="utf-8")
-        tmp.replace(path)
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

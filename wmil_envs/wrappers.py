@@ -43,7 +43,48 @@ def _manager(task: Any, manager: CurriculumManager | None, kwargs: dict) -> Curr
     return manager
 
 
-class CurriculumWrapper(gym.Wrapper):
+class _FollowsManager:
+    """What every curriculum wrapper shares: a manager, and the env's difficulty set to the
+    manager's level once per change, by :meth:`_set_difficulty` (one per kind of env)."""
+
+    manager: CurriculumManager
+    success_key: str
+    _applied: int | None = None  # the level last set on the env; None before the first set
+
+    @property
+    def curriculum_level(self) -> int:
+        """The manager's level: the level of episodes that start from now on."""
+        return self.manager.level
+
+    def _set_difficulty(self, level: int) -> None:
+        raise NotImplementedError
+
+    def _apply(self) -> None:
+        level = self.manager.level
+        if level != self._applied:
+            self._set_difficulty(level)
+            self._applied = level
+
+    def _record_episode(self, info: dict[str, Any], which: str = "the episode") -> None:
+        """Feed one finished episode's outcome and level (from its last ``info``) to the
+        manager."""
+        if self.success_key not in info:
+            raise KeyError(
+                f"{which} ended but its info has no {self.success_key!r} (keys: "
+                f"{sorted(info)}); pass success_key= the key of the episode outcome"
+            )
+        self.manager.update(info[self.success_key], info.get("difficulty"))
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.manager.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the manager; episodes that start after this use the restored level."""
+        self.manager.load_state_dict(state)
+        self._apply()
+
+
+class CurriculumWrapper(_FollowsManager, gym.Wrapper):
     """One env with a curriculum.
 
     Args:
@@ -73,18 +114,9 @@ class CurriculumWrapper(gym.Wrapper):
         task = _get_task(lambda: env.get_wrapper_attr("task"), manager)
         self.manager = _manager(task, manager, manager_kwargs)
         self.success_key = success_key
-        self._applied: int | None = None  # set at the first reset or step (after any load)
 
-    @property
-    def curriculum_level(self) -> int:
-        """The manager's level: the level of episodes that start from now on."""
-        return self.manager.level
-
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self.env.set_wrapper_attr("difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self.env.set_wrapper_attr("difficulty", level)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self._apply()  # e.g. after load_state_dict, or a change made through a shared manager
@@ -96,23 +128,10 @@ class CurriculumWrapper(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.manager.advance(1)
         if terminated or truncated:
-            if self.success_key not in info:
-                raise KeyError(
-                    f"the episode ended but info has no {self.success_key!r} "
-                    f"(keys: {sorted(info)}); pass success_key= the key of the episode outcome"
-                )
-            self.manager.update(info[self.success_key], info.get("difficulty"))
+            self._record_episode(info)
         self._apply()
         info[LEVEL_KEY] = self.manager.level
         return obs, reward, terminated, truncated, info
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the manager; the env's next episode uses the restored level."""
-        self.manager.load_state_dict(state)
-        self._apply()
 
 
 def _get_task(get, manager):
@@ -151,7 +170,7 @@ def _masked(info: dict[str, Any], key: str, mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-class VectorCurriculumWrapper(VectorWrapper):
+class VectorCurriculumWrapper(_FollowsManager, VectorWrapper):
     """A vector env with one curriculum for all its envs.
 
     Args:
@@ -183,17 +202,9 @@ class VectorCurriculumWrapper(VectorWrapper):
         self.success_key = success_key
         mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         self.autoreset_mode = mode if isinstance(mode, AutoresetMode) else AutoresetMode(mode)
-        self._applied: int | None = None  # set at the first reset or step (after any load)
 
-    @property
-    def curriculum_level(self) -> int:
-        return self.manager.level
-
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self._target.set_attr("difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self._target.set_attr("difficulty", level)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
         return self._target.get_attr(name)
@@ -244,16 +255,8 @@ class VectorCurriculumWrapper(VectorWrapper):
         infos["_" + LEVEL_KEY] = np.ones(self.num_envs, dtype=bool)
         return infos
 
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the manager; episodes that start after this use the restored level."""
-        self.manager.load_state_dict(state)
-        self._apply()
-
-
-class SB3VecEnvCurriculum:
+class SB3VecEnvCurriculum(_FollowsManager):
     """A curriculum over a Stable-Baselines3 ``VecEnv`` of WMIL envs, driven from outside.
 
     SB3's ``VecEnv.set_attr`` sets an attribute on the outermost gymnasium wrapper, which does
@@ -290,14 +293,10 @@ class SB3VecEnvCurriculum:
         for task in venv.get_attr("task"):
             for level in manager.schedule:
                 task.check_level(level)
-        self._applied: int | None = None
         self._apply()
 
-    def _apply(self) -> None:
-        level = self.manager.level
-        if level != self._applied:
-            self.venv.env_method("set_wrapper_attr", "difficulty", level)
-            self._applied = level
+    def _set_difficulty(self, level: int) -> None:
+        self.venv.env_method("set_wrapper_attr", "difficulty", level)
 
     def on_step(self, dones: Sequence[bool], infos: Sequence[dict[str, Any]]) -> bool:
         """Record the episodes that ended in this step; return whether the level changed."""
@@ -305,18 +304,6 @@ class SB3VecEnvCurriculum:
         self.manager.advance(len(dones))
         for i, (done, info) in enumerate(zip(dones, infos, strict=True)):
             if done:
-                if self.success_key not in info:
-                    raise KeyError(
-                        f"env {i} ended but its info has no {self.success_key!r} "
-                        f"(keys: {sorted(info)})"
-                    )
-                self.manager.update(info[self.success_key], info.get("difficulty"))
+                self._record_episode(info, f"env {i}")
         self._apply()
         return self.manager.level != before
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.manager.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.manager.load_state_dict(state)
-        self._apply()
