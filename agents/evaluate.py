@@ -14,6 +14,8 @@ how purely the codes separate its parity, tens and ones; and sample episodes as 
 
 Without ``--difficulty``, the main table is at the level the run reached (its starting level, or
 its curriculum's last), and every level's accuracy is listed; with it, that level only.
+
+Flags are spelled with underscores (``--no_ema``); the hyphen spelling (``--no-ema``) works too.
 """
 
 from __future__ import annotations
@@ -88,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--difficulty", type=int, help="evaluate this level only")
     parser.add_argument("--samples", type=int, default=5, help="sample episodes to print")
-    parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--no-ema", action="store_true", help="use the live weights, not the EMA")
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the evaluation episodes")
+    parser.add_argument(
+        "--no_ema", "--no-ema", action="store_true", help="use the live weights, not the EMA copy"
+    )
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes} must be >= 1")
