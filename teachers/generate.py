@@ -227,12 +227,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
     try:
         task = make_task(args.task, num_actions=args.num_actions)
         level = task.check_level(args.level)
     except (TypeError, ValueError) as error:
-        parser().error(str(error))
+        command_line.error(str(error))
     if args.offline:
         records = offline_records(task, level, args.count, args.seed)
         summary: dict[str, Any] = {"source": "rules"}
