@@ -1,8 +1,9 @@
-"""The training configuration: one flat dataclass (CleanRL style), YAML files and CLI flags.
+"""The training configuration: one flat dataclass (CleanRL style), its checks and its errors.
 
-Precedence: dataclass defaults < ``--config FILE.yaml`` < command-line flags. Every key and flag
-is checked: an unknown one is an error that lists the valid ones, and a bad value is an error
-naming the value and what is allowed.
+Each field's docstring is its documentation: ``python -m agents.train --help`` shows it, grouped by
+the ``# --- section ---`` comments (``agents.cli`` reads both). ``config_from_dict`` builds a Config
+from any mapping (a YAML file, flags, a checkpoint); an unknown key is an error that lists the valid
+ones, and a bad value is an error naming the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
-
-import yaml
 
 import wmil_envs.tasks
 from agents.algorithm import ALGORITHMS  # the registry: the allowed ``algorithm`` values
@@ -44,6 +42,7 @@ class Config:
     difficulty: int = 0
     """Difficulty level of new episodes (the starting level when curriculum is on)."""
     episode_length: int = 1
+    """Steps per episode (the task's horizon); episodes end only there."""
     parent: str = "deterministic"
     """deterministic, openai:MODEL, anthropic:MODEL or replay:PATH (passed to the env)."""
     relations: list[str] | None = None
@@ -71,29 +70,43 @@ class Config:
 
     # --- run ---
     algorithm: str = "reinforce"
+    """reinforce, ppo or random (uniform actions, never updates)."""
     seed: int = 0
+    """Seed of the envs, the model's initial weights and the sampled actions."""
     max_steps: int = 10_000
     """Total environment steps (summed over the vector envs)."""
     num_envs: int = 64
+    """Environments stepped together (one native vector env)."""
     rollout_steps: int = 1
     """Vector steps per update; a multiple of episode_length (episodes end at update ends)."""
     device: str = "cpu"
+    """cpu or cuda."""
     torch_threads: int = 1
     """torch.set_num_threads; tiny models are fastest single-threaded (0 = leave torch's)."""
 
     # --- model ---
     hidden_dim: int = 64
+    """Transformer width."""
     num_layers: int = 2
+    """Transformer layers."""
     num_heads: int = 4
+    """Attention heads per layer; must divide hidden_dim."""
     ff_dim: int | None = None
     """Transformer feed-forward width; None = 4 * hidden_dim."""
     dropout: float = 0.0
+    """Dropout in the transformer core; in [0, 1]."""
     world_model_head: bool = True
+    """Predict the next observation from (state, action): an auxiliary loss."""
     value_head: bool = True
+    """State-value head (PPO's critic; PPO needs it)."""
     vq_head: bool = True
+    """Vector-quantise the summary token (codebook usage is logged)."""
     vq_codes: int = 32
+    """Codebook size of the VQ head."""
     vq_decay: float = 0.99
+    """EMA decay of the codebook updates; in [0, 1]."""
     vq_commitment: float = 0.25
+    """Weight of the VQ commitment loss."""
     vq_bottleneck: bool = False
     """Heads read the quantized summary (straight-through) instead of the continuous one."""
     action_head: str = "flat"
@@ -106,17 +119,25 @@ class Config:
 
     # --- optimisation ---
     learning_rate: float = 2e-3
+    """Adam(W) learning rate."""
     adam_eps: float = 1e-5
+    """Adam epsilon."""
     weight_decay: float = 0.0
     """AdamW's decoupled weight decay; 0 = plain Adam."""
     anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 over max_steps."""
     max_grad_norm: float = 0.5
     """Gradient-norm clip; 0 disables."""
     entropy_coef: float = 0.01
+    """Weight of the entropy bonus."""
     world_model_coef: float = 1.0
+    """Weight of the world-model loss."""
     vq_coef: float = 1.0
+    """Weight of the VQ loss."""
     value_coef: float = 0.5
+    """Weight of the value loss."""
     gamma: float = 0.99
+    """Discount factor; in [0, 1]."""
 
     # --- REINFORCE ---
     baseline_decay: float = 0.9
@@ -124,15 +145,23 @@ class Config:
 
     # --- PPO ---
     gae_lambda: float = 0.95
+    """GAE lambda; in [0, 1]."""
     clip_coef: float = 0.2
+    """PPO's ratio clip."""
     clip_vloss: bool = True
+    """Clip the value loss as PPO's policy loss is."""
     norm_adv: bool = True
+    """Normalise advantages per minibatch."""
     update_epochs: int = 4
+    """Passes over each rollout per update."""
     num_minibatches: int = 4
+    """Minibatches per pass."""
     target_kl: float | None = None
+    """Skip an update's remaining epochs once the approximate KL exceeds this; None = never."""
 
     # --- rewards (the plan's RewardVector: goal, pred, cons) ---
     goal_weight: float = 1.0
+    """Weight of the task's reward (the parent's verdict)."""
     pred_weight: float = 0.0
     """Intrinsic reward for a predictable next observation, exp(-world-model loss); 0 = off."""
     cons_weight: float = 0.0
@@ -140,8 +169,11 @@ class Config:
 
     # --- extras (off by default) ---
     grokfast: bool = False
+    """GrokFast: amplify the slow (EMA) part of the gradient."""
     grokfast_alpha: float = 0.98
+    """GrokFast's gradient EMA decay; in [0, 1)."""
     grokfast_lamb: float = 2.0
+    """GrokFast's amplification of the slow gradient."""
     ema_decay: float = 0.0
     """EMA copy of the weights used for evaluation; 0 = off."""
 
@@ -151,9 +183,11 @@ class Config:
     eval_every: int = 500
     """Greedy evaluation every this many env steps (and at the end); 0 = only at the end."""
     eval_episodes: int = 512
+    """Episodes per greedy evaluation."""
     checkpoint_every: int = 5000
     """Checkpoint every this many env steps (and always at the end); 0 = only at the end."""
     keep_checkpoints: int = 2
+    """Step checkpoints to keep under checkpoints/ (checkpoint.pt is always kept)."""
     success_window: int = 500
     """Training episodes in the rolling success rate."""
     log_every: int = 1
@@ -360,7 +394,7 @@ class Config:
 
 
 # ----------------------------------------------------------------------------------------------
-# Types, YAML and flags
+# Types and coercion (shared by YAML files, flags and checkpoints)
 
 
 INT_LIST = list[int]
@@ -393,7 +427,8 @@ def _choice_message(name: str, value: Any, allowed: Any) -> str:
     return f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
 
 
-def _unknown_message(kind: str, names: list[str], valid: list[str]) -> str:
+def unknown_message(kind: str, names: list[str], valid: list[str]) -> str:
+    """The error for unknown names: each with its closest valid one ("did you mean"), then all."""
     parts = []
     for name in names:
         close = difflib.get_close_matches(name, valid, n=1)
@@ -401,7 +436,7 @@ def _unknown_message(kind: str, names: list[str], valid: list[str]) -> str:
     return f"unknown {kind} {', '.join(parts)}; valid {kind}s are: {', '.join(valid)}"
 
 
-def _coerce(name: str, value: Any) -> Any:
+def coerce(name: str, value: Any) -> Any:
     """A YAML or flag value converted to the field's type, or a ConfigError."""
     kind, optional = FIELD_TYPES[name]
     if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
@@ -468,84 +503,16 @@ def config_from_dict(values: dict[str, Any], base: Config | None = None) -> Conf
         )
     unknown = [k for k in values if k not in FIELD_TYPES]
     if unknown:
-        raise ConfigError(_unknown_message("config key", unknown, list(FIELD_NAMES)))
+        raise ConfigError(unknown_message("config key", unknown, list(FIELD_NAMES)))
     cfg = dataclasses.replace(base) if base is not None else Config()
     for key, value in values.items():
-        setattr(cfg, key, _coerce(key, value))
+        setattr(cfg, key, coerce(key, value))
     return cfg
-
-
-def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of keys to values")
-    return data
 
 
 def _check_types(cfg: Config) -> None:
     for name in FIELD_NAMES:
-        setattr(cfg, name, _coerce(name, getattr(cfg, name)))
-
-
-def parse_flags(argv: list[str], extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict]:
-    """``--key value`` / ``--key=value`` pairs -> (config values, extra values).
-
-    ``extra`` names flags that are not config fields (``config``, ``resume``). Boolean fields
-    also accept a bare ``--flag`` (true) and ``--no-flag`` (false). Unknown flags are an error
-    listing the valid ones.
-    """
-    values: dict[str, Any] = {}
-    others: dict[str, Any] = {}
-    valid = [f"--{n}" for n in (*extra, *FIELD_NAMES)]
-    unknown = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if not arg.startswith("--") or arg == "--":
-            raise ConfigError(f"unexpected argument {arg!r}; flags look like --name value")
-        name, eq, inline = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        negated = name.startswith("no_") and FIELD_TYPES.get(name[3:], (None,))[0] is bool
-        if negated and not eq:
-            values[name[3:]] = False
-            i += 1
-            continue
-        if name not in FIELD_TYPES and name not in extra:
-            unknown.append(arg.split("=")[0])
-            i += 2 if not eq and i + 1 < len(argv) and not argv[i + 1].startswith("--") else 1
-            continue
-        if eq:
-            value, i = inline, i + 1
-        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-            value, i = argv[i + 1], i + 2
-        elif FIELD_TYPES.get(name, (None,))[0] is bool:
-            value, i = "true", i + 1
-        else:
-            raise ConfigError(f"flag --{name} needs a value")
-        if name in extra:
-            others[name] = value
-        else:
-            values[name] = _coerce(name, value)
-    if unknown:
-        raise ConfigError(_unknown_message("flag", unknown, valid))
-    return values, others
-
-
-def describe_fields() -> str:
-    """Flag help text from the field docstrings-as-comments (for --help)."""
-    lines = []
-    for f in fields(Config):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        lines.append(f"  --{f.name} (default: {default!r})")
-    return "\n".join(lines)
+        setattr(cfg, name, coerce(name, getattr(cfg, name)))
 
 
 __all__ = [
@@ -554,9 +521,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "FIELD_NAMES",
+    "FIELD_TYPES",
+    "INT_LIST",
+    "coerce",
     "config_from_dict",
-    "describe_fields",
-    "field",
-    "load_yaml",
-    "parse_flags",
+    "unknown_message",
 ]

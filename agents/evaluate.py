@@ -14,6 +14,8 @@ how purely the codes separate its parity, tens and ones; and sample episodes as 
 
 Without ``--difficulty``, the main table is at the level the run reached (its starting level, or
 its curriculum's last), and every level's accuracy is listed; with it, that level only.
+
+Flags are spelled with underscores (``--no_ema``); the hyphen spelling (``--no-ema``) works too.
 """
 
 from __future__ import annotations
@@ -69,22 +71,37 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (flags with underscores; the hyphen spelling works too)."""
+    p = argparse.ArgumentParser(
         prog="python -m agents.evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--checkpoint", required=True, help="checkpoint file or run directory")
-    parser.add_argument("--episodes", type=int, default=1000, help="episodes per difficulty")
-    parser.add_argument("--json", help="also write the results to this JSON file")
-    parser.add_argument(
-        "--split", help="numeric_relation / counting: train, test, test_numbers, all"
+    p.add_argument("--checkpoint", required=True, help="checkpoint file or run directory")
+    p.add_argument(
+        "--episodes", type=int, default=1000, help="episodes per difficulty (default: %(default)s)"
     )
-    parser.add_argument("--difficulty", type=int, help="evaluate this level only")
-    parser.add_argument("--samples", type=int, default=5, help="sample episodes to print")
-    parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--no-ema", action="store_true", help="use the live weights, not the EMA")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--split", help="numeric_relation / counting: train, test, test_numbers, all")
+    p.add_argument("--difficulty", type=int, help="evaluate this level only")
+    p.add_argument(
+        "--samples", type=int, default=5, help="sample episodes to print (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=12345,
+        help="seed of the evaluation episodes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no_ema", "--no-ema", action="store_true", help="use the live weights, not the EMA copy"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes} must be >= 1")

@@ -14,9 +14,10 @@ over a window of episodes at the current level reaches ``--curriculum_threshold`
 level history, each change with its env step and CPU seconds) and ``target_greedy_success``
 (greedy success at the top level, on fresh episodes).
 
-Flags override the config file, which overrides the defaults (``agents.config.Config``).
-``--max_steps`` counts environment steps over all vector envs. Ctrl-C stops at the end of the
-current update and writes a checkpoint that ``--resume`` continues from exactly.
+Flags override the config file, which overrides the defaults (``agents.config.Config``, whose
+field docstrings are the help below). ``--max_steps`` counts environment steps over all vector
+envs. Ctrl-C stops at the end of the current update and writes a checkpoint that ``--resume``
+continues from exactly.
 """
 
 from __future__ import annotations
@@ -25,16 +26,22 @@ import sys
 from pathlib import Path
 
 from agents.checkpoint import CheckpointError, load_checkpoint
-from agents.config import ConfigError, config_from_dict, describe_fields, load_yaml, parse_flags
+from agents.cli import config_parser, load_yaml, parse_flags
+from agents.config import ConfigError, config_from_dict
 
-USAGE = __doc__
+FILE_FLAGS = {
+    "config": "a YAML file of config keys (FILE.yaml); flags override it",
+    "resume": "continue the run in this directory (or from this checkpoint file) exactly where "
+    "it stopped; only a few flags (e.g. --max_steps) may change",
+}
+"""The flags that are not config keys."""
 
 
 def build(argv: list[str]):
     """(Trainer, message) from command-line arguments; raises ConfigError / CheckpointError."""
     from agents.trainer import Trainer, resume_config
 
-    values, extra = parse_flags(argv, extra=("config", "resume"))
+    values, extra = parse_flags(argv, FILE_FLAGS)
     if "resume" in extra:
         if "config" in extra:
             raise ConfigError(
@@ -65,8 +72,7 @@ def build(argv: list[str]):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
-        print(USAGE + "\nFlags (config keys):\n  --config FILE.yaml\n  --resume RUN_DIR\n"
-              + describe_fields())  # fmt: skip
+        config_parser("python -m agents.train", __doc__, FILE_FLAGS).print_help()
         return 0
     from agents.mvp import format_criteria
 

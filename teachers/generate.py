@@ -163,36 +163,65 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line. Flags are spelled with underscores (``--num_actions``), as the config keys
+    of ``agents.train`` are; the hyphen spelling (``--num-actions``) is accepted too."""
     p = argparse.ArgumentParser(
         prog="python -m teachers.generate",
         description="Write a JSON Lines file of task instances from an LLM (checked by the "
-        "rules) or, with --offline, from the rules alone.",
+        "rules) or, with --offline, from the rules alone. Hyphens work as well as underscores "
+        "in flags (--num-actions = --num_actions).",
     )
-    p.add_argument("--task", required=True, choices=sorted(TASKS))
-    p.add_argument("--count", required=True, type=_positive)
-    p.add_argument("--out", required=True)
-    p.add_argument("--level", type=int, default=0)
-    p.add_argument("--num-actions", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--offline", action="store_true", help="rules only: no API, no key")
-    p.add_argument("--provider", choices=("openai", "anthropic"), default="openai")
-    p.add_argument("--model", default="gpt-4o-mini")
-    p.add_argument("--base-url", default=None)
-    p.add_argument("--critic", action="store_true", help="a critic pass over every instance")
-    p.add_argument("--policy", choices=POLICIES, default="strict")
-    p.add_argument("--mode", choices=MODES, default=None, help="cache mode (WMIL_LLM_MODE)")
-    p.add_argument("--cache-dir", default=None, help="cache directory (WMIL_LLM_CACHE_DIR)")
-    p.add_argument("--concurrency", type=_positive, default=None)
+    add = p.add_argument
+    add("--task", required=True, choices=sorted(TASKS), help="the task to draw instances of")
+    add("--count", required=True, type=_positive, help="instances (lines) to write")
+    add("--out", required=True, help="the JSON Lines file to write")
+    add("--level", type=int, default=0, help="difficulty level (default: %(default)s)")
+    add("--num_actions", "--num-actions", type=int, help="action count (default: the task's own)")
+    add(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the rule draws and the prompts' seeds (default: %(default)s)",
+    )
+    add("--offline", action="store_true", help="rules only: no API, no key")
+    add(
+        "--provider",
+        choices=("openai", "anthropic"),
+        default="openai",
+        help="the LLM's API (default: %(default)s)",
+    )
+    add("--model", default="gpt-4o-mini", help="the LLM's model name (default: %(default)s)")
+    add("--base_url", "--base-url", help="API base URL (default: the provider's)")
+    add("--critic", action="store_true", help="a critic pass over every instance")
+    add(
+        "--policy",
+        choices=POLICIES,
+        default="strict",
+        help="strict: write the rule's answer; advisory: the LLM's, disagreements counted; "
+        "off: the LLM's, unchecked (default: %(default)s)",
+    )
+    add("--mode", choices=MODES, help="cache mode (default: WMIL_LLM_MODE, else record)")
+    add(
+        "--cache_dir",
+        "--cache-dir",
+        help="cache directory (default: WMIL_LLM_CACHE_DIR, else ~/.cache/wmil/llm)",
+    )
+    add(
+        "--concurrency",
+        type=_positive,
+        help="LLM calls in flight (default: WMIL_LLM_CONCURRENCY, else 8)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
     try:
         task = make_task(args.task, num_actions=args.num_actions)
         level = task.check_level(args.level)
     except (TypeError, ValueError) as error:
-        parser().error(str(error))
+        command_line.error(str(error))
     if args.offline:
         records = offline_records(task, level, args.count, args.seed)
         summary: dict[str, Any] = {"source": "rules"}

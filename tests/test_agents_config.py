@@ -2,7 +2,8 @@
 
 import pytest
 
-from agents.config import Config, ConfigError, config_from_dict, load_yaml, parse_flags
+from agents.cli import load_yaml, parse_flags
+from agents.config import Config, ConfigError, config_from_dict
 from agents.train import main
 
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from agents.config import config_from_dict, load_yaml
+from agents.cli import load_yaml
+from agents.config import config_from_dict
 from agents.evaluate import main as evaluate_main
 from agents.trainer import Trainer
 from benchmarks import numeric_table

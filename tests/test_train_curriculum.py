@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from agents.checkpoint import load_checkpoint
-from agents.config import Config, ConfigError, config_from_dict, parse_flags
+from agents.cli import parse_flags
+from agents.config import Config, ConfigError, config_from_dict
 from agents.train import main as train_main
 from agents.trainer import Trainer
 from wmil_envs.wrappers import VectorCurriculumWrapper
@@ -197,7 +198,7 @@ def test_levels_the_action_space_cannot_hold_are_refused(capsys):
                         ("configs/curriculum_conditional.yaml", "conditional", 3)],
 )  # fmt: skip
 def test_shipped_curriculum_configs(path, task, top):
-    from agents.config import load_yaml
+    from agents.cli import load_yaml
 
     cfg = config_from_dict(load_yaml(path)).validate()
     assert (cfg.task, cfg.num_actions, cfg.curriculum, cfg.difficulty) == (task, 16, True, 0)

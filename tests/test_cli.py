@@ -1,0 +1,85 @@
+"""The command lines: one flag spelling (underscores; hyphens accepted), --help from docstrings."""
+
+import pytest
+
+from agents import evaluate, train
+from agents.cli import field_docs, parse_flags
+from agents.config import FIELD_NAMES, ConfigError
+from teachers import generate
+
+
+def test_train_flags_parse_alike_in_both_spellings():
+    underscores = ["--num_envs", "4", "--max_steps=100", "--no_vq_head", "--curriculum",
+                   "--curriculum_schedule", "0,2", "--config", "c.yaml"]  # fmt: skip
+    hyphens = ["--num-envs", "4", "--max-steps=100", "--no-vq-head", "--curriculum",
+               "--curriculum-schedule", "0,2", "--config", "c.yaml"]  # fmt: skip
+    values, extra = parse_flags(underscores, train.FILE_FLAGS)
+    assert (values, extra) == parse_flags(hyphens, train.FILE_FLAGS)
+    assert values == {"num_envs": 4, "max_steps": 100, "vq_head": False, "curriculum": True,
+                      "curriculum_schedule": [0, 2]}  # fmt: skip
+    assert extra == {"config": "c.yaml"}
+
+
+def test_evaluate_flags_parse_alike_in_both_spellings():
+    parser = evaluate.build_parser()
+    args = parser.parse_args(["--checkpoint", "runs/x", "--no_ema"])
+    assert args == parser.parse_args(["--checkpoint", "runs/x", "--no-ema"])
+    assert args.no_ema is True
+
+
+def test_generate_flags_parse_alike_in_both_spellings():
+    common = ["--task", "counting", "--count", "3", "--out", "o.jsonl"]
+    underscores = ["--num_actions", "8", "--base_url", "http://h/v1", "--cache_dir", "c"]
+    hyphens = ["--num-actions", "8", "--base-url", "http://h/v1", "--cache-dir", "c"]
+    args = generate.parser().parse_args(common + underscores)
+    assert args == generate.parser().parse_args(common + hyphens)
+    assert (args.num_actions, args.base_url, args.cache_dir) == (8, "http://h/v1", "c")
+
+
+def test_boolean_flag_forms():
+    for argv, expected in [(["--curriculum"], True), (["--curriculum", "false"], False),
+                           (["--curriculum=yes"], True), (["--no_curriculum"], False),
+                           (["--no-curriculum"], False)]:  # fmt: skip
+        assert parse_flags(argv)[0] == {"curriculum": expected}, argv
+
+
+def test_flag_errors_name_the_flag():
+    with pytest.raises(ConfigError, match=r"unknown flag '--hiden_dim' \(did you mean "
+                       r"'--hidden_dim'\?\); valid flags are: --task"):  # fmt: skip
+        parse_flags(["--hiden-dim", "32"])
+    with pytest.raises(ConfigError, match="unexpected argument 'pattern_echo'"):
+        parse_flags(["pattern_echo"])
+    with pytest.raises(ConfigError, match="--num_envs: expected one argument"):
+        parse_flags(["--num_envs"])
+    with pytest.raises(ConfigError, match=r"num_envs='four' is not valid; expected an integer"):
+        parse_flags(["--num-envs", "four"])
+
+
+def test_every_config_field_has_a_docstring_in_a_section():
+    docs = {name: doc for section in field_docs().values() for name, doc in section.items()}
+    assert tuple(docs) == FIELD_NAMES
+    assert [name for name, doc in docs.items() if not doc] == []
+    assert list(field_docs())[:3] == ["environment", "run", "model"]
+
+
+def test_train_help_shows_docstrings_defaults_and_sections(capsys):
+    assert train.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    text = " ".join(out.split())
+    assert "Total environment steps (summed over the vector envs). (default: 10000)" in text
+    assert "\nenvironment:\n" in out and "\nPPO:\n" in out and "--resume RESUME" in out
+    assert "--num_envs INT" in out and "--curriculum [true|false]" in out
+
+
+@pytest.mark.parametrize(
+    "module, text",
+    [
+        (evaluate, "use the live weights, not the EMA copy"),
+        (generate, "difficulty level (default: 0)"),
+    ],
+)
+def test_argparse_help_shows_option_text(module, capsys, text):
+    with pytest.raises(SystemExit) as info:
+        module.main(["--help"])
+    assert info.value.code == 0
+    assert text in " ".join(capsys.readouterr().out.split())
