@@ -29,7 +29,7 @@ ALGORITHMS: dict[str, str] = {
 @dataclass
 class Rollout:
     """``T`` vector steps of ``N`` envs, as the trainer collects them; tensors are (T, N, ...).
-    Every episode ends by the end of the rollout (see ``agents.trainer``)."""
+    Every episode ends by the end of the rollout (see ``agents.training_loop``)."""
 
     obs: torch.Tensor
     """(T, N, L) token ids the actions were chosen on."""

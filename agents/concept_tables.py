@@ -4,8 +4,8 @@ For numeric_relation: accuracy at p(yes) thresholds, greater / smaller on close 
 sample questions and errors; for counting: answers that cross a ten or stay within one, samples
 and errors; for both, with a VQ head, which code each number mostly maps to and how purely the
 codes separate its parity, tens and ones. :func:`concept_details` computes them for
-:func:`agents.evaluation.full_evaluation`; :func:`answer_lines` and :func:`vq_lines` write them in
-the Concept Learner's text form for :func:`agents.evaluation.format_report`.
+:func:`agents.scoring.full_evaluation`; :func:`answer_lines` and :func:`vq_lines` write them in
+the Concept Learner's text form for :func:`agents.scoring.format_report`.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def vq_code_details(model, main: dict, task_name: str) -> dict[str, Any]:
 
 def concept_details(task_name: str, task, model, main: dict, samples: int) -> dict[str, Any]:
     """The extra tables for ``task_name`` (none for other tasks), from the episodes ``main`` of
-    :func:`agents.evaluation.run_episodes`; ``model`` may be None (an agent without one)."""
+    :func:`agents.scoring.run_episodes`; ``model`` may be None (an agent without one)."""
     details: dict[str, Any] = {}
     if task_name == "numeric_relation":
         p_yes = None

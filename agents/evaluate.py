@@ -35,8 +35,8 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     import torch
 
     from agents.algorithm import make_policy
-    from agents.evaluation import full_evaluation
-    from agents.trainer import build_model
+    from agents.scoring import full_evaluation
+    from agents.training_loop import build_model
 
     ck = load_checkpoint(path)
     try:
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes} must be >= 1")
-    from agents.evaluation import format_report
+    from agents.scoring import format_report
 
     try:
         result = evaluate_checkpoint(args.checkpoint, args.episodes, args.split, args.difficulty,

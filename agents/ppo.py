@@ -14,26 +14,11 @@ from torch.distributions import Categorical
 
 from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
-from agents.model import ModelOutput
-from agents.optim import GradientStep
-from agents.policy import ModelPolicy
+from agents.policy import SampledPolicyAlgorithm
 
 
-class PPO:
+class PPO(SampledPolicyAlgorithm):
     name = "ppo"
-
-    def __init__(self, model, cfg):
-        self.model, self.cfg = model, cfg
-        self.optimizer = GradientStep(model, cfg)
-
-    def act(self, out: ModelOutput) -> torch.Tensor:
-        """Collection samples from the policy."""
-        return Categorical(logits=out.logits).sample()
-
-    @staticmethod
-    def policy(model, seed: int) -> ModelPolicy:
-        """Evaluation plays the model's policy."""
-        return ModelPolicy(model)
 
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg, model = self.cfg, self.model

@@ -2,7 +2,7 @@
 world-model and VQ losses. Read top to bottom: returns, advantages, losses, one gradient step.
 
 The trainer hands over an ``agents.algorithm.Rollout`` of ``T`` vector steps from ``N`` envs
-(episodes end at the end of every rollout; see ``agents.trainer``); this algorithm reads its
+(episodes end at the end of every rollout; see ``agents.training_loop``); this algorithm reads its
 ``obs``, ``actions``, ``rewards`` (the weighted RewardVector total), ``dones`` and ``next_obs``.
 """
 
@@ -13,28 +13,16 @@ from torch.distributions import Categorical
 
 from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
-from agents.model import ModelOutput
-from agents.optim import GradientStep
-from agents.policy import ModelPolicy
+from agents.policy import SampledPolicyAlgorithm
 
 
-class Reinforce:
+class Reinforce(SampledPolicyAlgorithm):
     name = "reinforce"
 
     def __init__(self, model, cfg):
-        self.model, self.cfg = model, cfg
-        self.optimizer = GradientStep(model, cfg)
+        super().__init__(model, cfg)
         self.baseline = 0.0  # running mean of the return, the plan's ``self.baseline``
         self.baseline_initialised = False
-
-    def act(self, out: ModelOutput) -> torch.Tensor:
-        """Collection samples from the policy."""
-        return Categorical(logits=out.logits).sample()
-
-    @staticmethod
-    def policy(model, seed: int) -> ModelPolicy:
-        """Evaluation plays the model's policy."""
-        return ModelPolicy(model)
 
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg, model = self.cfg, self.model

@@ -39,7 +39,7 @@ FILE_FLAGS = {
 
 def build(argv: list[str]):
     """(Trainer, message) from command-line arguments; raises ConfigError / CheckpointError."""
-    from agents.trainer import Trainer, resume_config
+    from agents.training_loop import Trainer, resume_config
 
     values, extra = parse_flags(argv, FILE_FLAGS)
     if "resume" in extra:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.results import read_rows
+from benchmarks.results_csv import read_rows
 from benchmarks.stats import mean_ci, normalised
 from wmil_envs.files import atomic_write_text, write_section
 from wmil_envs.tasks import TASKS

@@ -11,7 +11,7 @@ loses nothing, and ``--resume`` skips runs already there (same cell and settings
 Backends: ``process`` (default: a local process pool of ``--workers``, with a progress bar) and
 ``ray`` (one Ray task per cell, one CPU each, on a local Ray instance or on the cluster at
 ``--address``; the ``ray`` extra). Both give the same rows for the same suite; only the timing
-columns differ (``benchmarks.runner.TIMING_COLUMNS``).
+columns differ (``benchmarks.cell.TIMING_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import RESULTS_NAME, read_rows, write_rows
-from benchmarks.runner import run_cell
+from benchmarks.cell import run_cell
+from benchmarks.results_csv import RESULTS_NAME, read_rows, write_rows
 from benchmarks.suite import SuiteError, available_suites, cells, load_suite
 from wmil_envs.files import atomic_write_text
 

@@ -15,14 +15,15 @@ process pool worker or a Ray task unchanged.
     envs:
       - {task: pattern_echo, levels: [2], max_steps: 1024, config: {num_actions: 8}}
     agents:
-      random: {kind: random}
+      random: {kind: trainer, config: {algorithm: random}}
       rl_only: {kind: trainer, config: {algorithm: reinforce, world_model_head: false}}
       sb3_ppo: {kind: sb3, steps_fraction: 0.5, config: {algorithm: ppo}}
 
-Agent kinds: ``random`` (uniform actions), ``trainer`` (``agents.trainer.Trainer``: REINFORCE
-or PPO with the config's heads), ``distill`` (the same model trained by cross-entropy to the
-parent's correct action, ``envs.call("oracle")``: the upper reference) and ``sb3``
-(Stable-Baselines3 PPO, ``MlpPolicy``, on the same env). ``tags`` are free labels for reports.
+Agent kinds: ``trainer`` (``agents.training_loop.Trainer`` with any registered algorithm:
+REINFORCE, PPO or ``random``, uniform actions, with the config's heads), ``distill`` (the same
+model trained by cross-entropy to the parent's correct action, ``envs.call("oracle")``: the
+upper reference) and ``sb3`` (Stable-Baselines3 PPO, ``MlpPolicy``, on the same env).
+``tags`` are free labels for reports.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ import yaml
 
 from agents.config import ConfigError, config_from_dict
 
-KINDS = ("random", "trainer", "distill", "sb3")
+KINDS = ("trainer", "distill", "sb3")
+"""Agent kinds; ``benchmarks.cell.TRAIN`` has one training function per kind."""
 SUITE_KEYS = {
     "name",
     "description",
@@ -175,7 +177,7 @@ def _levels(env: dict[str, Any]) -> list[int]:
             num_envs=1,
             **{k: v for k, v in cfg.env_kwargs().items() if k != "difficulty"},
         )
-        from agents.evaluation import valid_levels
+        from agents.scoring import valid_levels
 
         levels = valid_levels(probe)
         probe.close()
@@ -201,8 +203,6 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
                         "eval_episodes": suite.eval_episodes,
                         "progress": False,
                     }
-                    if agent["kind"] == "random":
-                        config["algorithm"] = "random"
                     cell = {
                         "suite": suite.name,
                         "task": env["task"],

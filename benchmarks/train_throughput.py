@@ -53,7 +53,7 @@ def _config(args, **heads):
 
 def ours(args, world_model: bool) -> dict:
     from agents.model import parameter_count
-    from agents.trainer import Trainer
+    from agents.training_loop import Trainer
 
     cfg = _config(args, world_model_head=world_model, vq_head=False)
     trainer = Trainer(cfg, run_dir=os.devnull)
@@ -77,7 +77,7 @@ def ours(args, world_model: bool) -> dict:
 
 
 def sb3(args) -> dict:
-    from benchmarks.runner import sb3_ppo, sb3_vec_env
+    from benchmarks.cell import sb3_ppo, sb3_vec_env
 
     cfg = _config(args, world_model_head=False, vq_head=False)
     venv = sb3_vec_env(cfg)

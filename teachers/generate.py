@@ -97,6 +97,12 @@ def llm_records(
 
     def one(i: int) -> dict:
         rules = {k: int(v[i]) for k, v in fallback.items()}
+
+        def rules_record() -> dict:
+            """The rules' own draw, used where the LLM's answer is unusable or rejected."""
+            answer = int(task.answer({k: np.asarray([v]) for k, v in rules.items()})[0])
+            return _record(task, level, rules, answer, source="rules", provider=None)
+
         system, user = prompts.instance_prompt(task, level, int(seeds[i]))
         answer = parent.ask(
             "instance",
@@ -106,15 +112,7 @@ def llm_records(
             check=lambda a: instance_problem(task, level, {k: a[k] for k in names}),
         )
         if answer is None:
-            record = _record(
-                task,
-                level,
-                rules,
-                int(task.answer({k: np.asarray([v]) for k, v in rules.items()})[0]),
-                source="rules",
-                provider=None,
-            )
-            return record
+            return rules_record()
         fields = {k: answer[k] for k in names}
         record = _record(task, level, fields, answer["answer"], source="llm", provider=provider)
         checks = record["checks"]
@@ -131,14 +129,7 @@ def llm_records(
                 verdict is not None and verdict["valid"] and (verdict["answer"] == record["answer"])
             )
             if not accepted:
-                replaced = _record(
-                    task,
-                    level,
-                    rules,
-                    int(task.answer({k: np.asarray([v]) for k, v in rules.items()})[0]),
-                    source="rules",
-                    provider=None,
-                )
+                replaced = rules_record()
                 replaced["checks"]["critic"] = "rejected"
                 return replaced
             checks["critic"] = "accepted"

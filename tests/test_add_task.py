@@ -204,7 +204,7 @@ def test_llm_parent_episode(registered, server, tmp_path, monkeypatch):
 
 def test_short_training_run(registered, tmp_path):
     from agents.config import Config
-    from agents.trainer import Trainer
+    from agents.training_loop import Trainer
 
     cfg = Config(
         task=ENV_ID,

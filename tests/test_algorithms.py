@@ -10,7 +10,7 @@ from agents.algorithm import ALGORITHMS, algorithm_class, make_policy
 from agents.checkpoint import VERSION, load_checkpoint
 from agents.config import Config
 from agents.evaluate import main as evaluate_main
-from agents.trainer import Trainer, UpdateResult, resume_config
+from agents.training_loop import Trainer, UpdateResult, resume_config
 
 # every head on, GrokFast and EMA too, two-step episodes: all the state a resume must carry;
 # evaluation only at the end (building the EMA copy to evaluate draws torch's generator)

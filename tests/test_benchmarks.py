@@ -12,9 +12,9 @@ import re
 import pytest
 
 from benchmarks import report as report_mod
-from benchmarks.results import read_rows, write_rows
+from benchmarks.cell import TIMING_COLUMNS, eval_targets, steps_to
+from benchmarks.results_csv import read_rows, write_rows
 from benchmarks.run import run_suite
-from benchmarks.runner import TIMING_COLUMNS, eval_targets, steps_to
 from benchmarks.stats import mean_ci, normalised, t975
 from benchmarks.suite import SuiteError, cells, load_suite
 from wmil_envs.files import write_section
@@ -70,7 +70,7 @@ def test_suite_errors_name_the_bad_key(tmp_path):
     with pytest.raises(SuiteError, match="kind='magic'"):
         load_suite(str(bad))
     bad.write_text(
-        "name: bad\nseeds: [0]\nenvs: [{task: nope, max_steps: 10}]\nagents: {a: {kind: random}}\n"
+        "name: bad\nseeds: [0]\nenvs: [{task: nope, max_steps: 10}]\nagents: {a: {kind: trainer}}\n"
     )
     with pytest.raises(SuiteError, match="nope"):
         load_suite(str(bad))
@@ -95,7 +95,7 @@ def test_default_suite_covers_every_env_level_and_agent_with_five_seeds():
         for t in ("pattern_echo", "sequence_next", "conditional", "numeric_relation", "counting")
     )
     kinds = {a["kind"] for a in suite.agents.values()}
-    assert kinds == {"random", "trainer", "distill", "sb3"}
+    assert kinds == {"trainer", "distill", "sb3"}
 
 
 def test_markers_keep_other_sections(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from agents.cli import load_yaml
 from agents.config import config_from_dict
 from agents.evaluate import main as evaluate_main
-from agents.trainer import Trainer
+from agents.training_loop import Trainer
 from benchmarks import numeric_table
 from wmil_envs import vocab
 

@@ -10,7 +10,7 @@ from agents.checkpoint import CheckpointError, load_checkpoint
 from agents.config import Config
 from agents.evaluate import main as evaluate_main
 from agents.train import main as train_main
-from agents.trainer import Trainer
+from agents.training_loop import Trainer
 
 ECHO = dict(task="pattern_echo", num_actions=8, difficulty=2, num_envs=32, progress=False,
             eval_every=0, eval_episodes=256, torch_threads=1)  # fmt: skip

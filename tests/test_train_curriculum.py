@@ -12,7 +12,7 @@ from agents.checkpoint import load_checkpoint
 from agents.cli import parse_flags
 from agents.config import Config, ConfigError, config_from_dict
 from agents.train import main as train_main
-from agents.trainer import Trainer
+from agents.training_loop import Trainer
 from wmil_envs.wrappers import VectorCurriculumWrapper
 
 # A small, fast learner: it masters each PatternEcho level in a few hundred steps.

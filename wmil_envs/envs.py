@@ -8,7 +8,7 @@ work). Each docstring is the task's ``env_doc`` followed by the sections every e
 
 from __future__ import annotations
 
-from wmil_envs.env import WMILEnv
+from wmil_envs.single_env import WMILEnv
 from wmil_envs.tasks import TASKS, Task
 from wmil_envs.vector_env import WMILVectorEnv
 

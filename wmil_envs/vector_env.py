@@ -20,13 +20,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from wmil_envs.env import (
+from wmil_envs.parent import SUCCESS_THRESHOLD, Parent, resolve_parent
+from wmil_envs.single_env import (
     apply_reset_options,
     check_episode_length,
     check_render_mode,
     observation_space,
 )
-from wmil_envs.parent import SUCCESS_THRESHOLD, Parent, resolve_parent
 from wmil_envs.state import FEEDBACK_WORDS, StateBatch
 from wmil_envs.tasks.base import Task
 

@@ -51,10 +51,10 @@ import wmil_envs  # noqa: F401  (registers the ids)
 from agents.algorithm import Rollout, algorithm_class, make_policy
 from agents.checkpoint import atomic_write_text, restore_trainer, save_checkpoint, trainer_payload
 from agents.config import Config, ConfigError, config_from_dict
-from agents.evaluation import greedy_success
 from agents.model import AgentModel, parameter_count
 from agents.mvp import mvp_criteria
 from agents.rewards import RewardVector, prediction_rewards
+from agents.scoring import greedy_success
 from wmil_envs.wrappers import VectorCurriculumWrapper
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -386,7 +386,7 @@ class Trainer:
             scalars["charts/episodic_return"] = float(np.mean(info["returns"]))
         for name, value in (info["parent"] or {}).items():
             if isinstance(value, (int, float)):
-                scalars[f"teacher/{name}"] = value
+                scalars[f"parent/{name}"] = value
         for name, value in scalars.items():
             if value is not None and math.isfinite(value):
                 writer.add_scalar(name, value, self.step)

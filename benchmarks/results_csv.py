@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from benchmarks.runner import COLUMNS
+from benchmarks.cell import COLUMNS
 from wmil_envs.files import atomic_write_text
 
 RESULTS_NAME = "results.csv"

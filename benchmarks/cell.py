@@ -104,7 +104,7 @@ def _set_threads(cfg) -> None:
 
 def _train_trainer(cell, cfg, curve: _Curve) -> dict[str, Any]:
     """Any registered algorithm (REINFORCE, PPO, random, ...) through ``Trainer.iterate``."""
-    from agents.trainer import Trainer
+    from agents.training_loop import Trainer
 
     trainer = Trainer(cfg, run_dir=os.devnull)
     window: deque[float] = deque(maxlen=SUCCESS_WINDOW)
@@ -135,10 +135,10 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
     import torch.nn.functional as F
     from torch.distributions import Categorical
 
-    from agents.evaluation import greedy_success
     from agents.optim import GradientStep
     from agents.policy import ModelPolicy
-    from agents.trainer import EVAL_SEED_OFFSET, build_model
+    from agents.scoring import greedy_success
+    from agents.training_loop import EVAL_SEED_OFFSET, build_model
 
     torch.manual_seed(cfg.seed)
     envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
@@ -234,8 +234,8 @@ def sb3_vec_env(cfg):
 def _train_sb3(cell, cfg, curve: _Curve) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from agents.evaluation import greedy_success
-    from agents.trainer import EVAL_SEED_OFFSET
+    from agents.scoring import greedy_success
+    from agents.training_loop import EVAL_SEED_OFFSET
 
     venv = sb3_vec_env(cfg)
     model = sb3_ppo(cfg, venv)
@@ -277,7 +277,6 @@ def _train_sb3(cell, cfg, curve: _Curve) -> dict[str, Any]:
 
 
 TRAIN = {
-    "random": _train_trainer,
     "trainer": _train_trainer,
     "distill": _train_distill,
     "sb3": _train_sb3,
