@@ -41,8 +41,9 @@ class Config:
     """Action count; None uses the task's default."""
     difficulty: int = 0
     """Difficulty level of new episodes (the starting level when curriculum is on)."""
-    episode_length: int = 1
-    """Steps per episode (the task's horizon); episodes end only there."""
+    episode_length: int | None = None
+    """Steps per episode; episodes end only there. None: the task's own horizon (one step for
+    the question tasks; each level's horizon for the worlds)."""
     parent: str = "deterministic"
     """deterministic, openai:MODEL, anthropic:MODEL or replay:PATH (passed to the env)."""
     relations: list[str] | None = None
@@ -78,7 +79,7 @@ class Config:
     num_envs: int = 64
     """Environments stepped together (one native vector env)."""
     rollout_steps: int = 1
-    """Vector steps per update; a multiple of episode_length (episodes end at update ends)."""
+    """Vector steps per update; a multiple of the horizon (episodes end at update ends)."""
     device: str = "cpu"
     """cpu or cuda."""
     torch_threads: int = 1
@@ -217,9 +218,10 @@ class Config:
         """Keyword arguments for gym.make / gym.make_vec (parent passed through as given)."""
         kwargs: dict[str, Any] = {
             "difficulty": self.difficulty,
-            "episode_length": self.episode_length,
             "parent": self.parent,
         }
+        if self.episode_length is not None:
+            kwargs["episode_length"] = self.episode_length
         if self.num_actions is not None:
             kwargs["num_actions"] = self.num_actions
         if self.relations is not None:
@@ -237,9 +239,23 @@ class Config:
 
         return ModelConfig(**{f.name: getattr(self, f.name) for f in fields(ModelConfig)})
 
+    def horizon(self, level: int | None = None) -> int:
+        """Steps per episode at ``level`` (default: ``difficulty``): ``episode_length``, or the
+        task's horizon there."""
+        if self.episode_length is not None:
+            return self.episode_length
+        task = TASKS[self.task_name]
+        return task.horizon(self.difficulty if level is None else level) or 1
+
+    def training_levels(self) -> list[int]:
+        """The levels training episodes may be at: ``difficulty``, or the curriculum's."""
+        if not self.curriculum:
+            return [self.difficulty]
+        return list(self.make_curriculum(self.task_name).schedule)
+
     @property
     def episodes_per_update(self) -> int:
-        return self.num_envs * self.rollout_steps // self.episode_length
+        return self.num_envs * self.rollout_steps // self.horizon()
 
     def curriculum_kwargs(self) -> dict[str, Any]:
         """``CurriculumManager`` settings from the ``curriculum_*`` keys (window resolved)."""
@@ -316,7 +332,7 @@ class Config:
             _choice_message("action_head", self.action_head, ACTION_HEADS),
         )
         positive = [
-            "max_steps", "num_envs", "rollout_steps", "episode_length", "hidden_dim",
+            "max_steps", "num_envs", "rollout_steps", "hidden_dim",
             "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
             "eval_episodes", "success_window", "log_every", "keep_checkpoints",
         ]  # fmt: skip
@@ -339,9 +355,8 @@ class Config:
             f"hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}",
         )
         _need(
-            self.rollout_steps % self.episode_length == 0,
-            f"rollout_steps={self.rollout_steps} must be a multiple of "
-            f"episode_length={self.episode_length} (updates happen at episode ends)",
+            self.episode_length is None or self.episode_length >= 1,
+            f"episode_length={self.episode_length!r} must be None or an integer >= 1",
         )
         _need(
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
@@ -386,6 +401,18 @@ class Config:
             takes = [name for name, cls in TASKS.items() if "relations" in cls.option_names()]
             _need(self.relations is None, f"relations is only for {', '.join(takes)}, not {task}")
         self._validate_curriculum()
+        for level in self.training_levels():
+            horizon = self.horizon(level)
+            what = (
+                f"episode_length={horizon}"
+                if self.episode_length is not None
+                else f"the horizon {horizon} of {task} level {level}"
+            )
+            _need(
+                self.rollout_steps % horizon == 0,
+                f"rollout_steps={self.rollout_steps} must be a multiple of {what} (updates "
+                "happen at episode ends)",
+            )
         _need(
             isinstance(self.parent, str) and parent_spec_problem(self.parent) is None,
             f"parent={self.parent!r}: {parent_spec_problem(str(self.parent))}",

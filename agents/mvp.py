@@ -17,7 +17,7 @@ def mvp_criteria(history: dict[str, list[float]], num_actions: int, cfg: Config)
     steps = history["step"]
     if not steps:
         return []
-    episodes_per_update = cfg.num_envs * cfg.rollout_steps / cfg.episode_length
+    episodes_per_update = cfg.num_envs * cfg.rollout_steps / cfg.horizon()
     k = max(1, math.ceil(cfg.success_window / episodes_per_update))
     k = min(k, max(1, len(steps) // 2))
     chance = 1.0 / num_actions

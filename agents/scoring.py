@@ -60,7 +60,7 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
         category = next((k for k in CATEGORY_FIELDS if k in fields), None)
         lines = [[line] for line in envs.render()] if len(texts) < samples else None
         episode_success = np.zeros(n, dtype=bool)
-        for _t in range(envs.unwrapped.episode_length):
+        for _t in range(int(envs.unwrapped.horizons.max())):
             actions = np.asarray(agent.act(obs, greedy=greedy), dtype=np.int64)
             new_obs, _rew, terminated, _trunc, infos = envs.step(actions)
             next_obs = infos["final_obs"] if "final_obs" in infos else new_obs

@@ -49,16 +49,19 @@ class DeterministicParent:
     """The task's rules, no randomness but the instance draw.
 
     - generate: the task's batched generator with the environment's RNG (the only random part);
-    - reward: 1.0 when the action equals the rule's answer, else 0.0;
-    - transition: the question stays; the last action and its feedback (correct / wrong) are
-      shown. The next state is thus a deterministic function of (state, action), which a world
-      model can learn exactly.
+    - reward: the task's rule (a question task: 1.0 when the action equals the rule's answer;
+      a world: 1.0 on the step that reaches the goal);
+    - transition: the task's rule (a question stays; a world moves), with the last action and
+      its feedback shown. The next state is thus a deterministic function of (state, action),
+      which a world model can learn exactly.
     """
 
     def generate(self, task: Task, rng: np.random.Generator, n: int, level: int) -> StateBatch:
         return StateBatch.new(task, task.generate(rng, n, level))
 
     def reward(self, states: StateBatch, actions: np.ndarray) -> np.ndarray:
+        if states.task.has_dynamics:
+            return states.task.reward(states.fields, np.asarray(actions))
         return (np.asarray(actions) == states.answer).astype(np.float64)
 
     def transition(

@@ -11,14 +11,17 @@ from gymnasium import spaces
 
 from wmil_envs import vocab
 from wmil_envs.parent import SUCCESS_THRESHOLD, DeterministicParent, Parent, resolve_parent
-from wmil_envs.state import FEEDBACK_WORDS, State, StateBatch
+from wmil_envs.state import State, StateBatch, feedback_word
 from wmil_envs.tasks.base import Task
 
 _BLOCK = 128
 """Instances drawn per call to the parent's generator; amortises numpy's per-call cost."""
 
 
-def check_episode_length(episode_length: Any) -> int:
+def check_episode_length(episode_length: Any) -> int | None:
+    """``episode_length`` as an int >= 1, or None (each level's own horizon)."""
+    if episode_length is None:
+        return None
     try:
         value = operator.index(episode_length)
     except TypeError:
@@ -67,10 +70,11 @@ def observation_space(task: Task) -> spaces.MultiDiscrete:
 class WMILEnv(gym.Env):
     """Base class of the WMIL single envs; a subclass names its ``task_class``.
 
-    An episode asks one question for ``episode_length`` steps. Each step the agent answers with
-    an action; the reward is the parent's judgement; the next observation shows the same
-    question with the action taken and whether it was right. Episodes end only at the horizon,
-    with ``terminated=True`` (success never ends an episode).
+    An episode lasts ``episode_length`` steps (default: the level's horizon, one step for a
+    question task). Each step the agent acts; the reward is the parent's judgement; the next
+    observation shows the state after the action (the same question, or a world that moved)
+    with the action taken and the feedback. Episodes end only at the horizon, with
+    ``terminated=True`` (success never ends an episode).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
@@ -80,14 +84,14 @@ class WMILEnv(gym.Env):
         self,
         num_actions: int | None = None,
         difficulty: int = 0,
-        episode_length: int = 1,
+        episode_length: int | None = None,
         parent: Parent | str | None = None,
         render_mode: str | None = None,
         **task_kwargs: Any,
     ):
         self.task = self.task_class(num_actions=num_actions, **task_kwargs)
         self.parent = resolve_parent(parent)
-        self.episode_length = check_episode_length(episode_length)
+        self._fixed_length = check_episode_length(episode_length)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.action_space = spaces.Discrete(self.task.num_actions)
         self.observation_space = observation_space(self.task)
@@ -95,12 +99,22 @@ class WMILEnv(gym.Env):
         # The deterministic parent's reward and transition are applied to scalars directly
         # (the same rule as DeterministicParent, which tests compare against); any other
         # parent goes through the Parent protocol with a batch of one.
-        self._scalar_rules = type(self.parent) is DeterministicParent
-        self._block = _BLOCK if self._scalar_rules else 1
+        rules = type(self.parent) is DeterministicParent
+        self._scalar_rules = rules and not self.task.has_dynamics
+        self._block = _BLOCK if rules else 1
         self._instances: StateBatch | None = None
         self._next_instance = 0
         self._state: StateBatch | None = None  # the current state, generic path only
         self._fresh_obs: np.ndarray | None = None
+
+    def horizon(self, level: int) -> int:
+        """Steps per episode at ``level``: ``episode_length`` if given, else the level's."""
+        return self._fixed_length or self.task.horizon(level) or 1
+
+    @property
+    def episode_length(self) -> int:
+        """Steps per episode at the current difficulty (given, or the level's horizon)."""
+        return self.horizon(self._difficulty)
 
     @property
     def difficulty(self) -> int:
@@ -136,14 +150,19 @@ class WMILEnv(gym.Env):
         self._state = None if self._scalar_rules else self._instances.take(slice(i, i + 1))
         self._last_action, self._feedback = -1, vocab.NONE
         self._episode_level = self._difficulty
+        self._horizon = self.horizon(self._difficulty)
         self._t = 0
         self._episode_success = False
+        self._steps_to_goal = 0
+        self._optimal_steps = None
+        if self.task.has_dynamics:
+            self._optimal_steps = int(self.task.optimal_steps(self._state.fields)[0])
         return self._fresh_obs.copy(), {"step": 0, "difficulty": self._episode_level}
 
     def step(self, action: Any):
         if self._fresh_obs is None:
             raise RuntimeError("call reset() before step()")
-        if self._t >= self.episode_length:
+        if self._t >= self._horizon:
             raise RuntimeError("the episode has ended; call reset() before step()")
         try:
             a = operator.index(action)
@@ -171,20 +190,26 @@ class WMILEnv(gym.Env):
             success = reward > SUCCESS_THRESHOLD
             self._state = self.parent.transition(self._state, actions, rewards)
             self._last_action, self._feedback = a, int(self._state.feedback[0])
+            self._answer = int(self._state.answer[0])
             obs = self._state.to_tensor()[0]
 
         self._t += 1
+        if success and not self._episode_success:
+            self._steps_to_goal = self._t
         self._episode_success = self._episode_success or success
         info = {
             "success": success,
             "episode_success": self._episode_success,
+            "steps_to_goal": self._steps_to_goal,
             "step": self._t,
             "difficulty": self._episode_level,
             "reward_goal": reward,
         }
+        if self._optimal_steps is not None:
+            info["optimal_steps"] = self._optimal_steps
         if not self._scalar_rules and hasattr(self.parent, "stats"):
             info["parent"] = self.parent.stats()
-        return obs, reward, self._t >= self.episode_length, False, info
+        return obs, reward, self._t >= self._horizon, False, info
 
     @property
     def state(self) -> State:
@@ -195,7 +220,8 @@ class WMILEnv(gym.Env):
         return State(self.task, one.fields, one.answer, self._last_action, self._feedback)
 
     def oracle(self) -> int:
-        """The correct action in the current state, by the task's rules."""
+        """The correct action in the current state, by the task's rules (in a world: the first
+        step of a shortest path to the goal)."""
         if self._fresh_obs is None:
             raise RuntimeError("call reset() first")
         return self._answer
@@ -207,5 +233,5 @@ class WMILEnv(gym.Env):
         text = f"Q: {state.sentence()}"
         if state.last_action >= 0:
             answer = self.task.describe_answer(state.last_action)
-            text += f" A: {answer} ({FEEDBACK_WORDS[state.feedback]})"
+            text += f" A: {answer} ({feedback_word(state.feedback)})"
         return text

@@ -14,6 +14,12 @@ _ACTION_TOKENS = np.concatenate([[vocab.NONE], vocab.SYMBOL + np.arange(vocab.MA
 """Token of the last-action slot, indexed by ``last_action + 1`` (-1: no action yet)."""
 
 FEEDBACK_WORDS = {vocab.NONE: "none", vocab.CORRECT: "correct", vocab.WRONG: "wrong"}
+"""Feedback tokens as words; worlds add ``<held>`` (the goal was reached on an earlier step)."""
+
+
+def feedback_word(token: int) -> str:
+    """A feedback token as a word, for text (``correct``, ``held``...)."""
+    return FEEDBACK_WORDS.get(int(token)) or vocab.token_name(token).strip("<>")
 
 
 def observation(
@@ -99,14 +105,20 @@ class StateBatch:
         )
 
     def after(self, actions: np.ndarray, success: np.ndarray) -> StateBatch:
-        """The same questions, with ``actions`` as the last action and their feedback."""
-        feedback = np.where(success, vocab.CORRECT, vocab.WRONG)
+        """The states after ``actions``, given whether each succeeded: the task's transition,
+        with ``actions`` as the last action and the task's feedback token. A question stays as
+        it is (with its question tokens and answer); a world moves."""
+        actions = np.asarray(actions, dtype=np.int64)
+        feedback = self.task.feedback(self.fields, actions, success)
+        if not self.task.has_dynamics:
+            return StateBatch(self.task, self.fields, self.question, self.answer, actions, feedback)
+        fields = self.task.transition(self.fields, actions)
         return StateBatch(
             self.task,
-            self.fields,
-            self.question,
-            self.answer,
-            np.asarray(actions, dtype=np.int64),
+            fields,
+            self.task.question(fields),
+            self.task.answer(fields),
+            actions,
             feedback,
         )
 
@@ -150,7 +162,7 @@ class State:
             lines.append(
                 f"Last action: {self.last_action} "
                 f"(answer {self.task.describe_answer(self.last_action)}, "
-                f"{FEEDBACK_WORDS[self.feedback]})"
+                f"{feedback_word(self.feedback)})"
             )
         else:
             lines.append("Last action: none")

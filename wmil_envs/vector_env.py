@@ -27,7 +27,7 @@ from wmil_envs.single_env import (
     check_render_mode,
     observation_space,
 )
-from wmil_envs.state import FEEDBACK_WORDS, StateBatch
+from wmil_envs.state import StateBatch, feedback_word
 from wmil_envs.tasks.base import Task
 
 
@@ -45,7 +45,7 @@ class WMILVectorEnv(VectorEnv):
         num_envs: int = 1,
         num_actions: int | None = None,
         difficulty: int | Sequence[int] = 0,
-        episode_length: int = 1,
+        episode_length: int | None = None,
         parent: Parent | str | None = None,
         render_mode: str | None = None,
         **task_kwargs: Any,
@@ -59,13 +59,16 @@ class WMILVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.task = self.task_class(num_actions=num_actions, **task_kwargs)
         self.parent = resolve_parent(parent)
-        self.episode_length = check_episode_length(episode_length)
+        self._fixed_length = check_episode_length(episode_length)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.single_action_space = spaces.Discrete(self.task.num_actions)
         self.single_observation_space = observation_space(self.task)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self._levels = self._check_levels(difficulty)
+        self._level_horizon = np.zeros(self.task.max_level + 1, dtype=np.int64)
+        for level in self.task.levels:
+            self._level_horizon[level] = self.horizon(level)
         self._states: StateBatch | None = None
 
     # --- difficulty: one level per env, reached by set_attr / call like SyncVectorEnv's ---
@@ -83,6 +86,15 @@ class WMILVectorEnv(VectorEnv):
     @difficulty.setter
     def difficulty(self, levels: int | Sequence[int]) -> None:
         self._levels = self._check_levels(levels)
+
+    def horizon(self, level: int) -> int:
+        """Steps per episode at ``level``: ``episode_length`` if given, else the level's."""
+        return self._fixed_length or self.task.horizon(level) or 1
+
+    @property
+    def episode_length(self) -> int:
+        """Steps per episode: the one given, else the longest horizon of the envs' levels."""
+        return int(self._level_horizon[self._levels].max())
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
         if name == "difficulty":
@@ -123,8 +135,11 @@ class WMILVectorEnv(VectorEnv):
         apply_reset_options(self, options)
         self._states = self._generate(self._levels)
         self._episode_levels = self._levels.copy()
+        self._horizon = self._level_horizon[self._episode_levels]
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._episode_success = np.zeros(self.num_envs, dtype=bool)
+        self._steps_to_goal = np.zeros(self.num_envs, dtype=np.int64)
+        self._optimal = self.task.optimal_steps(self._states.fields)
         all_envs = np.ones(self.num_envs, dtype=bool)
         info = {
             "step": self._t.copy(),
@@ -160,17 +175,22 @@ class WMILVectorEnv(VectorEnv):
         states = self.parent.transition(self._states, actions, rewards)
         success = rewards > SUCCESS_THRESHOLD
         self._t += 1
+        first = success & ~self._episode_success
+        self._steps_to_goal[first] = self._t[first]
         self._episode_success |= success
         step_info = {
             "success": success,
             "episode_success": self._episode_success.copy(),
+            "steps_to_goal": self._steps_to_goal.copy(),
             "step": self._t.copy(),
             "difficulty": self._episode_levels.copy(),
             "reward_goal": rewards.copy(),
         }
+        if self._optimal is not None:
+            step_info["optimal_steps"] = self._optimal.copy()
         if hasattr(self.parent, "stats"):
             step_info["parent"] = self.parent.stats()
-        terminated = self._t >= self.episode_length
+        terminated = self._t >= self._horizon
         next_obs = states.to_tensor()
         if not terminated.any():
             self._states = states
@@ -191,7 +211,11 @@ class WMILVectorEnv(VectorEnv):
             obs[done] = fresh.to_tensor()
         self._t[done] = 0
         self._episode_success[done] = False
+        self._steps_to_goal[done] = 0
         self._episode_levels[done] = self._levels[done]
+        self._horizon[done] = self._level_horizon[self._episode_levels[done]]
+        if self._optimal is not None:
+            self._optimal[done] = self.task.optimal_steps(self._states.take(done).fields)
         # like SyncVectorEnv: finished envs report their new episode's reset info at top level
         infos = _with_masks(step_info, running) if running.any() else {}
         infos["step"] = self._t.copy()  # reset envs report step 0, like SyncVectorEnv
@@ -205,6 +229,11 @@ class WMILVectorEnv(VectorEnv):
         infos["final_info"] = _with_masks(step_info, terminated)
         infos["_final_info"] = terminated.copy()
         return obs, rewards, terminated, np.zeros(self.num_envs, dtype=bool), infos
+
+    @property
+    def horizons(self) -> np.ndarray:
+        """Steps of each env's current episode (``episode_length``, or its level's horizon)."""
+        return self._horizon.copy()
 
     def oracle(self) -> np.ndarray:
         """The correct action of every env in its current state, by the task's rules."""
@@ -228,7 +257,7 @@ class WMILVectorEnv(VectorEnv):
             if state.last_action >= 0:
                 text += (
                     f" A: {self.task.describe_answer(state.last_action)}"
-                    f" ({FEEDBACK_WORDS[state.feedback]})"
+                    f" ({feedback_word(state.feedback)})"
                 )
             lines.append(text)
         return tuple(lines)

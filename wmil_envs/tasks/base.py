@@ -48,6 +48,10 @@ class Task(ABC):
     tokens: ClassVar[tuple[str, ...]] = ()
     """Token names this task adds to the vocabulary (appended at the end when registered, after
     the task token ``<task:NAME>``); existing names (digits, symbols...) are simply reused."""
+    has_dynamics: ClassVar[bool] = False
+    """False for the question tasks (the action never changes the question, so ``transition``
+    is the identity and the state keeps its question and answer); True for worlds whose
+    actions change the state (``wmil_envs.tasks.world.World``)."""
     categories: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """Instance fields whose values are categories to score separately in evaluation:
     field name -> the name of each value (e.g. ``{"kind": ("after", "before", "between")}``)."""
@@ -135,6 +139,29 @@ class Task(ABC):
     @abstractmethod
     def describe(self, fields: Mapping[str, Any]) -> str:
         """One instance as a human sentence, e.g. "Is 28 the predecessor of 29?"."""
+
+    # --- dynamics: the defaults are the question tasks' (one question, one answer) ---
+    def reward(self, fields: Fields, actions: np.ndarray) -> np.ndarray:
+        """Goal reward in [0, 1] of each action, shape ``(n,)``: 1.0 for the rule's answer."""
+        return (np.asarray(actions) == self.answer(fields)).astype(np.float64)
+
+    def transition(self, fields: Fields, actions: np.ndarray) -> Fields:
+        """The instance fields after ``actions``; a question stays as it is."""
+        return fields
+
+    def feedback(self, fields: Fields, actions: np.ndarray, success: np.ndarray) -> np.ndarray:
+        """The feedback token the next observation shows: ``<correct>`` or ``<wrong>``."""
+        return np.where(success, vocab.CORRECT, vocab.WRONG)
+
+    @classmethod
+    def horizon(cls, level: int) -> int | None:
+        """Steps per episode at ``level`` when the env is given no ``episode_length``; None:
+        one step (a question tasks' default). Worlds set a horizon per level."""
+        return cls.levels[level].get("horizon")
+
+    def optimal_steps(self, fields: Fields) -> np.ndarray | None:
+        """Fewest steps that reach each instance's goal (worlds), or None (question tasks)."""
+        return None
 
     def describe_answer(self, action: int) -> str:
         """What an action means as an answer, for text ("yes", "35", "action 5")."""
