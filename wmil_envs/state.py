@@ -156,7 +156,7 @@ class State:
         lines = [
             f"Task: {self.task.name}",
             f"Question: {self.sentence()}",
-            f"Actions: integers 0..{self.task.num_actions - 1}",
+            f"Actions: {self.task.actions_text()}",
         ]
         if self.last_action >= 0:
             lines.append(

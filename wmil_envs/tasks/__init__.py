@@ -67,6 +67,8 @@ REGISTRY = (
     "wmil_envs.tasks.conditional:Conditional",
     "wmil_envs.tasks.numeric_relation:NumericRelation",
     "wmil_envs.tasks.counting:Counting",
+    "wmil_envs.tasks.number_walk:NumberWalk",
+    "wmil_envs.tasks.object_edit:ObjectEdit",
     # a new task: "wmil_envs.tasks.<module>:<Class>", appended here, never inserted above
 )
 """The built-in tasks, as ``module:Class`` import strings, in registration order."""

@@ -163,6 +163,10 @@ class Task(ABC):
         """Fewest steps that reach each instance's goal (worlds), or None (question tasks)."""
         return None
 
+    def actions_text(self) -> str:
+        """The action space as an LLM parent reads it."""
+        return f"integers 0..{self.num_actions - 1}"
+
     def describe_answer(self, action: int) -> str:
         """What an action means as an answer, for text ("yes", "35", "action 5")."""
         return f"action {action}"
