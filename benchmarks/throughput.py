@@ -2,7 +2,8 @@
 
 For each id: one env through ``gym.make``, Gymnasium's ``SyncVectorEnv`` of 16, and the native
 vector env at 1, 64, 1024 and 4096 envs. Actions are uniformly random (drawn in advance, so
-the policy costs nothing); episodes have the default length 1, so every step also resets.
+the policy costs nothing); episodes have their default length (one step for the question
+tasks, so every step also resets; the level-0 horizon for the worlds).
 
     python -m benchmarks.throughput [--seconds 1.0] [--ids WMIL/PatternEcho-v0 ...] [--json PATH]
 """
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
-        "random actions, episode_length 1 (every step also resets)"
+        "random actions, default episode lengths (question tasks: 1 step, every step resets)"
     )
     rows = measure(args.ids, args.seconds)
     if args.json:

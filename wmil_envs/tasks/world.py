@@ -72,11 +72,24 @@ class World(Task):
             raise ValueError(f"split={split!r} is not one of {list(SPLITS)}")
         self.split = split
         self.held = vocab.token_id("<held>")
+        self._recent_ids: tuple = ((None, None), (None, None))
         # the rule, applied once to every (object, action): the tables every step reads
         self._next = self._move_table(self.num_actions)
         self._dist = shortest_distances(self._next)
         self._oracle = self._dist[self._next].argmin(axis=1)  # (S, T): first shortest step
         self._pairs = {level: self._level_pairs(level) for level in self.levels}
+        # flat tables, read with ``take`` (several times faster than 2-D fancy indexing)
+        every = np.arange(self.num_objects)
+        self._columns = self.decode(every)  # each field of each object id
+        shown = self.object_tokens(self._columns)  # (S, k): how each object is shown
+        pairs = np.concatenate(
+            [np.repeat(shown, self.num_objects, axis=0), np.tile(shown, (self.num_objects, 1))],
+            axis=1,
+        )
+        self._pair_tokens = pairs  # (S * S, 2k): object s and target t, row s * S + t
+        self._next_flat = self._next.ravel()
+        self._oracle_flat = self._oracle.ravel()
+        self._dist_flat = self._dist.ravel()
 
     # --- what a subclass provides ---
     def encode(self, obj: Fields) -> np.ndarray:
@@ -142,14 +155,26 @@ class World(Task):
         return obj, target
 
     def ids(self, fields: Fields) -> tuple[np.ndarray, np.ndarray]:
-        """(object ids, target ids) of an instance batch."""
+        """(object ids, target ids) of an instance batch.
+
+        One environment step asks for the ids of the same two field batches (the state and
+        the next state) about five times, so the last two answers are kept, keyed by the
+        batch itself (``is``: field batches are never changed in place). The pair is stored
+        and read as one tuple, so threads calling concurrently cannot mix entries."""
+        recent = self._recent_ids
+        for known, answer in recent:
+            if known is fields:
+                return answer
         obj, target = self.split_fields(fields)
-        return self.encode(obj), self.encode(target)
+        answer = (self.encode(obj), self.encode(target))
+        self._recent_ids = ((fields, answer), recent[0])
+        return answer
 
     def instance(self, objects: np.ndarray, targets: np.ndarray) -> Fields:
         """Instance fields from object and target ids."""
-        fields = self.decode(objects)
-        fields.update({"target_" + k: v for k, v in self.decode(targets).items()})
+        fields = {k: column.take(objects) for k, column in self._columns.items()}
+        fields.update({"target_" + k: column.take(targets) for k, column in self._columns.items()})
+        self._recent_ids = ((fields, (objects, targets)), self._recent_ids[0])
         return fields
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
@@ -160,7 +185,7 @@ class World(Task):
     def _step_ids(self, fields: Fields, actions: np.ndarray):
         now, target = self.ids(fields)
         held = now == target
-        after = np.where(held, now, self._next[now, actions])
+        after = np.where(held, now, self._next_flat.take(now * self.num_actions + actions))
         return now, target, held, after
 
     def reward(self, fields: Fields, actions: np.ndarray) -> np.ndarray:
@@ -177,19 +202,19 @@ class World(Task):
 
     def answer(self, fields: Fields) -> np.ndarray:
         now, target = self.ids(fields)
-        return self._oracle[now, target]
+        return self._oracle_flat.take(now * self.num_objects + target)
 
     def optimal_steps(self, fields: Fields) -> np.ndarray:
         now, target = self.ids(fields)
-        return self._dist[now, target]
+        return self._dist_flat.take(now * self.num_objects + target)
 
     def distance(self, start: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Fewest steps between object ids with this env's actions."""
         return self._dist[start, target]
 
     def question(self, fields: Fields) -> np.ndarray:
-        obj, target = self.split_fields(fields)
-        return np.concatenate([self.object_tokens(obj), self.object_tokens(target)], axis=1)
+        now, target = self.ids(fields)
+        return self._pair_tokens.take(now * self.num_objects + target, axis=0)
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         obj = {k: fields[k] for k in self.object_fields}
