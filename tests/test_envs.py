@@ -564,7 +564,9 @@ def test_render_ansi_is_a_sentence(env_id):
             word = "correct" if reward == 1.0 else "wrong"
             now = env.unwrapped.state.sentence()
             assert env.render() == f"Q: {now} A: {answer} ({word})"
-            assert re.fullmatch("Q: " + SENTENCES[env_id] + r" A: [^()]+ \((correct|wrong)\)", env.render())
+            assert re.fullmatch(
+                "Q: " + SENTENCES[env_id] + r" A: [^()]+ \((correct|wrong)\)", env.render()
+            )
             continue
         assert env.render() == f"{text} A: {answer} (correct)"
     assert gym.make(env_id).unwrapped.render() is None  # no render_mode, nothing drawn
@@ -829,3 +831,49 @@ def test_each_env_class_is_documented(env_id):
             "## Version History",
         ):
             assert section in cls.__doc__, (name, section)
+
+
+# --- the question tasks with several tries (episode_length > 1) -----------------------------
+
+QUESTION_IDS = [env_id for env_id in ENV_IDS if not is_world(env_id)]
+
+
+@pytest.mark.parametrize("parent", [None, GenericParent()], ids=["scalar", "generic"])
+@pytest.mark.parametrize("env_id", QUESTION_IDS)
+def test_several_tries_answer_see_the_feedback_answer_again(env_id, parent):
+    """``episode_length > 1`` on a question: the same question each try, the feedback of the
+    last try shown, a reward per try; ``steps_to_goal`` is the first successful try (0 until
+    then) and stays there."""
+    env = gym.make(env_id, episode_length=4, parent=parent).unwrapped
+    for seed, tries in ((0, ("wrong", "wrong", "right", "wrong")), (1, ("right", "wrong") * 2)):
+        obs, _ = env.reset(seed=seed)
+        question = obs[:-2].tolist()
+        first = tries.index("right") + 1
+        for t, how in enumerate(tries, start=1):
+            action = env.oracle() if how == "right" else wrong_action(env)
+            obs, reward, terminated, _, info = env.step(action)
+            assert obs[:-2].tolist() == question  # the same question, answered again
+            feedback = vocab.CORRECT if how == "right" else vocab.WRONG
+            assert obs[-2:].tolist() == [vocab.SYMBOL + action, feedback]
+            assert reward == (1.0 if how == "right" else 0.0)  # each try is rewarded
+            assert info["steps_to_goal"] == (first if t >= first else 0)
+            assert info["episode_success"] is (t >= first)
+            assert terminated is (t == 4)
+
+
+@pytest.mark.parametrize("env_id", QUESTION_IDS)
+def test_several_tries_in_the_vector_env_report_the_first_success(env_id):
+    envs = gym.make_vec(
+        env_id, num_envs=3, vectorization_mode="vector_entry_point", episode_length=3
+    )
+    envs.reset(seed=0)
+    n = envs.single_action_space.n
+    plan = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 1]])  # 1: the right answer this try
+    for t in range(3):
+        answers = envs.call("oracle")
+        actions = np.where(plan[:, t] == 1, answers, (answers + 1) % n)
+        _, rewards, terminated, _, infos = envs.step(actions)
+        assert rewards.tolist() == plan[:, t].tolist()
+    assert terminated.all()
+    assert infos["final_info"]["steps_to_goal"].tolist() == [3, 1, 2]
+    assert infos["final_info"]["episode_success"].all()

@@ -143,7 +143,10 @@ def distances_by_hand(env_id: str, num_actions: int) -> np.ndarray:
     successors = []
     for action in range(num_actions):
         moved = rule_after(env_id, rows, np.full(len(ids), action))
-        fields = {"number": moved} if moved.ndim == 1 else dict(zip(task.object_fields, moved.T))
+        if moved.ndim == 1:
+            fields = {"number": moved}
+        else:
+            fields = dict(zip(task.object_fields, moved.T, strict=True))
         successors.append(task.encode(fields))
     successors = np.stack(successors, axis=1)
     dist = np.full((len(ids), len(ids)), -1)
@@ -190,7 +193,9 @@ def test_too_few_actions_for_a_level_is_a_clear_error(env_id):
     for level, settings in world.levels.items():
         needed = settings["actions"]
         if needed > 2:
-            with pytest.raises(ValueError, match=rf"needs num_actions >= {needed}; got num_actions=2"):
+            with pytest.raises(
+                ValueError, match=rf"needs num_actions >= {needed}; got num_actions=2"
+            ):
                 gym.make(env_id, num_actions=2, difficulty=level)
         gym.make(env_id, num_actions=needed, difficulty=level)  # enough
     with pytest.raises(ValueError, match=rf"num_actions=1 .*{world.name}.*2\.\.128"):
