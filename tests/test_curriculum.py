@@ -35,12 +35,19 @@ NUM_ACTIONS = {  # large enough for every level of each task
     "WMIL/Conditional-v0": 16,
     "WMIL/NumericRelation-v0": 2,
     "WMIL/Counting-v0": 100,
+    "WMIL/NumberWalk-v0": 6,
+    "WMIL/ObjectEdit-v0": 6,
 }
 VECTOR_MODES = ["native", "sync", "sync_same_step"]
 
 
 def top_level(env_id: str) -> int:
     return max(TASKS[wmil_envs.TASK_OF_ID[env_id]].levels)
+
+
+def episode_steps(env_id: str, level: int) -> int:
+    """Steps of an episode at ``level`` by default: one for a question, a world's horizon."""
+    return TASKS[wmil_envs.TASK_OF_ID[env_id]].horizon(level) or 1
 
 
 def make_vec(env_id: str, mode: str, num_envs: int = 8, **kwargs):
@@ -346,10 +353,12 @@ def test_vector_load_state_dict_sets_the_level_of_new_episodes(mode):
 def test_single_oracle_climbs_to_the_top_level(env_id):
     env = CurriculumWrapper(gym.make(env_id, num_actions=NUM_ACTIONS[env_id]))
     top = top_level(env_id)
-    levels = run_single(env, oracle, 100 * top + 5)
+    # a window of 100 episodes per level, each of its level's length
+    promotions = np.cumsum([100 * episode_steps(env_id, k) for k in range(top)]).tolist()
+    levels = run_single(env, oracle, promotions[-1] + 5 * episode_steps(env_id, top))
     assert env.curriculum_level == top == levels[-1]
     assert env.get_wrapper_attr("difficulty") == top  # the env's knob follows
-    assert [h["step"] for h in env.manager.history] == [100 * (k + 1) for k in range(top)]
+    assert [h["step"] for h in env.manager.history] == promotions
     _, info = env.reset()
     _, _, _, _, info = env.step(env.unwrapped.oracle())
     assert info["difficulty"] == top  # new episodes are played at the new level
@@ -399,7 +408,9 @@ def test_vector_oracle_climbs_to_the_top_level(env_id, mode):
     envs = VectorCurriculumWrapper(make_vec(env_id, mode), window_size=40)
     top = top_level(env_id)
     per_level = 40 // 8 + 1 + (mode == "sync")  # one stale batch; NEXT_STEP's reset steps
-    levels = run_vec(envs, vec_oracle, per_level * (top + 1) * (2 if mode == "sync" else 1))
+    # sync (NEXT_STEP) spends one more step per episode on its reset
+    steps = sum(per_level * (episode_steps(env_id, k) + (mode == "sync")) for k in range(top + 1))
+    levels = run_vec(envs, vec_oracle, steps)
     assert envs.curriculum_level == top == levels[-1]
     assert envs.get_attr("difficulty") == (top,) * 8
     steps = [h["step"] for h in envs.manager.history]
@@ -478,12 +489,13 @@ def test_sb3_oracle_climbs_to_the_top_level(env_id):
     manager = CurriculumManager(wmil_envs.TASK_OF_ID[env_id], window_size=20)
     venv = sb3_venv(env_id, manager)
     venv.reset()
-    for _ in range(8 * top_level(env_id) + 1):
-        _, _, dones, infos = venv.step(np.asarray(venv.env_method("oracle")))
     top = top_level(env_id)
+    steps = sum(8 * episode_steps(env_id, k) for k in range(top)) + 1
+    for _ in range(steps):
+        _, _, dones, infos = venv.step(np.asarray(venv.env_method("oracle")))
     assert manager.level == top and infos[0]["curriculum_level"] == top
     assert venv.env_method("get_wrapper_attr", "difficulty") == [top] * 4
-    assert manager.env_steps == 4 * (8 * top + 1)  # each wrapper counts its own steps
+    assert manager.env_steps == 4 * steps  # each wrapper counts its own steps
 
 
 def test_sb3_policy_that_gets_worse_is_demoted_and_random_stays_at_0():

@@ -29,6 +29,7 @@ from wmil_envs.state import StateBatch
 from wmil_envs.tasks import TASKS
 
 ENV_IDS = sorted(wmil_envs.ENV_IDS)
+HELD = vocab.token_id("<held>")
 
 
 def task_class(env_id: str):
@@ -40,6 +41,45 @@ def levels(env_id: str) -> list[int]:
 
 
 ID_LEVELS = [(env_id, level) for env_id in ENV_IDS for level in levels(env_id)]
+
+
+def is_world(env_id: str) -> bool:
+    """Whether the id's actions change the state (NumberWalk, ObjectEdit)."""
+    return task_class(env_id).has_dynamics
+
+
+def rule_rewards(env: gym.Env) -> np.ndarray:
+    """The rules' reward of every action in the single env's current state."""
+    task, state = env.unwrapped.task, env.unwrapped.state
+    n = task.num_actions
+    fields = {name: np.full(n, value) for name, value in state.fields.items()}
+    return task.reward(fields, np.arange(n))
+
+
+def wrong_action(env: gym.Env) -> int:
+    """The first action after the oracle's that the rules reward 0 now: a question's wrong
+    answer (``oracle + 1``); in a world, a step that does not reach the goal."""
+    n, oracle = env.action_space.n, env.unwrapped.oracle()
+    rewards = rule_rewards(env)
+    return next(a for a in ((oracle + k) % n for k in range(1, n)) if rewards[a] == 0.0)
+
+
+def world_oracle_episode(env: gym.Env) -> int:
+    """Play one episode of a reset world with the oracle and check the world's rule: reward 1.0
+    on step ``optimal_steps`` only, then the goal is held (feedback ``<held>``, reward 0) until
+    the horizon. Returns ``optimal_steps``."""
+    horizon = env.unwrapped.episode_length
+    for t in range(1, horizon + 1):
+        obs, reward, terminated, truncated, info = env.step(env.unwrapped.oracle())
+        optimal = info["optimal_steps"]
+        assert 1 <= optimal < horizon
+        assert reward == float(t == optimal) and info["success"] is (t == optimal)
+        assert info["episode_success"] is (t >= optimal)
+        assert info["steps_to_goal"] == (optimal if t >= optimal else 0)
+        feedback = vocab.WRONG if t < optimal else vocab.CORRECT if t == optimal else HELD
+        assert obs[-1] == feedback
+        assert terminated is (t == horizon) and truncated is False
+    return optimal
 
 
 class GenericParent(DeterministicParent):
@@ -109,8 +149,11 @@ def test_sb3_make_vec_env_without_render_mode(env_id):
 
     venv = make_vec_env(env_id, n_envs=2, seed=0, env_kwargs={"render_mode": None})
     obs = venv.reset()
-    obs, rewards, dones, infos = venv.step(np.zeros(2, dtype=np.int64))
-    assert dones.all() and {"success", "difficulty", "reward_goal"} <= set(infos[0])
+    horizon = task_class(env_id).horizon(0) or 1  # one step for a question
+    for t in range(1, horizon + 1):
+        obs, rewards, dones, infos = venv.step(np.zeros(2, dtype=np.int64))
+        assert dones.tolist() == [t == horizon] * 2
+    assert {"success", "difficulty", "reward_goal", "steps_to_goal"} <= set(infos[0])
 
 
 # --- determinism and pickling ---------------------------------------------------------------
@@ -245,12 +288,28 @@ def test_same_step_info_layout_matches_native(env_id, mode, episode_length):
 
 def test_vector_oracle_through_every_mode(env_id):
     for mode in ("sync", "vector_entry_point"):
-        envs = make_vec(env_id, mode, num_envs=4, episode_length=2)
+        if not is_world(env_id):
+            envs = make_vec(env_id, mode, num_envs=4, episode_length=2)
+            envs.reset(seed=0)
+            for _ in range(4):
+                actions = np.asarray(envs.call("oracle"))
+                _, rewards, *_ = envs.step(actions)
+                assert rewards.tolist() == [1.0] * 4, mode
+            envs.close()
+            continue
+        # a world: each episode's return is 1, reached in exactly optimal_steps
+        envs = make_vec(env_id, mode, num_envs=4)
         envs.reset(seed=0)
-        for _ in range(4):
-            actions = np.asarray(envs.call("oracle"))
-            _, rewards, *_ = envs.step(actions)
-            assert rewards.tolist() == [1.0] * 4, mode
+        horizon = task_class(env_id).horizon(0)
+        returns = np.zeros(4)
+        for t in range(1, horizon + 1):
+            _, rewards, terminated, _, infos = envs.step(np.asarray(envs.call("oracle")))
+            returns += rewards
+            assert terminated.tolist() == [t == horizon] * 4, mode
+        final = infos["final_info"]
+        assert returns.tolist() == [1.0] * 4, mode
+        assert final["episode_success"].all(), mode
+        assert (final["steps_to_goal"] == final["optimal_steps"]).all(), mode
         envs.close()
 
 
@@ -319,6 +378,7 @@ def test_register_envs_again_in_process_is_silent():
 @pytest.mark.parametrize("parent", [None, GenericParent()], ids=["scalar", "generic"])
 def test_step_types_and_fresh_arrays(env_id, parent):
     env = gym.make(env_id, episode_length=3, parent=parent).unwrapped
+    twin = gym.make(env_id, episode_length=3, parent=parent).unwrapped  # never mutated
     obs0, info = env.reset(seed=0)
     assert obs0.dtype == np.int64 and obs0.shape == env.observation_space.shape
     assert type(info["step"]) is int and type(info["difficulty"]) is int
@@ -329,16 +389,23 @@ def test_step_types_and_fresh_arrays(env_id, parent):
         assert type(terminated) is bool and type(truncated) is bool
         assert type(info["success"]) is bool and type(info["episode_success"]) is bool
         assert type(info["reward_goal"]) is float and type(info["step"]) is int
+        assert type(info["steps_to_goal"]) is int
+        assert type(info.get("optimal_steps", 0)) is int
         assert all(not np.shares_memory(obs, old) for old in seen)
         seen.append(obs)
     # mutating what was returned changes nothing the env keeps
     obs, _ = env.reset(seed=0)
-    assert obs.tolist() == obs0.tolist()
+    assert obs.tolist() == obs0.tolist() == twin.reset(seed=0)[0].tolist()
     obs[:] = 0
     obs1, *_ = env.step(1)
-    assert obs1[:-2].tolist() == obs0[:-2].tolist()
+    assert obs1.tolist() == twin.step(1)[0].tolist()
+    if not is_world(env_id):
+        assert obs1[:-2].tolist() == obs0[:-2].tolist()
     obs1[:] = 0
-    assert env.step(1)[0][:-2].tolist() == obs0[:-2].tolist()
+    obs2, *_ = env.step(1)
+    assert obs2.tolist() == twin.step(1)[0].tolist()
+    if not is_world(env_id):
+        assert obs2[:-2].tolist() == obs0[:-2].tolist()
     assert env.reset(seed=0)[0].tolist() == obs0.tolist()
 
 
@@ -364,6 +431,14 @@ def test_terminated_only_at_the_horizon(env_id, episode_length, parent):
 
 
 def test_episode_success_accumulates(env_id):
+    if is_world(env_id):  # the goal, once reached, is held: success once, then held steps
+        env = gym.make(env_id)
+        for seed in range(20):
+            env.reset(seed=seed)
+            world_oracle_episode(env)
+        env.reset()
+        assert env.step(wrong_action(env))[-1]["episode_success"] is False
+        return
     env = gym.make(env_id, episode_length=3).unwrapped
     env.reset(seed=0)
     wrong = (env.oracle() + 1) % env.action_space.n
@@ -376,19 +451,37 @@ def test_episode_success_accumulates(env_id):
 
 @pytest.mark.parametrize("parent", [None, GenericParent()], ids=["scalar", "generic"])
 def test_observation_shows_last_action_and_feedback(env_id, parent):
-    env = gym.make(env_id, episode_length=3, parent=parent).unwrapped
+    episode_length = None if is_world(env_id) else 3  # a world: its level's horizon
+    env = gym.make(env_id, episode_length=episode_length, parent=parent).unwrapped
     obs, _ = env.reset(seed=2)
     assert obs[0] == env.task.token
     assert obs[-2:].tolist() == [vocab.NONE, vocab.NONE]
     answer = env.oracle()
-    wrong = (answer + 1) % env.action_space.n
+    wrong = wrong_action(env)
+    fields = {name: np.asarray(value)[None] for name, value in env.state.fields.items()}
     obs1, *_ = env.step(wrong)
-    assert obs1[:-2].tolist() == obs[:-2].tolist()  # the question stays
+    if is_world(env_id):  # the world moves: the object changes by the rule, the goal stays
+        moved = env.task.question(env.task.transition(fields, np.array([wrong])))[0]
+        assert obs1[1:-2].tolist() == moved.tolist()
+        goal = slice(1 + env.task.question_len // 2, -2)
+        assert obs1[goal].tolist() == obs[goal].tolist()
+    else:
+        assert obs1[:-2].tolist() == obs[:-2].tolist()  # the question stays
     assert obs1[-2:].tolist() == [vocab.SYMBOL + wrong, vocab.WRONG]
     assert env.state.last_action == wrong and env.state.feedback == vocab.WRONG
+    if is_world(env_id):  # a fresh episode, walked by the oracle to one step before the goal
+        env.reset(seed=2)
+        while rule_rewards(env)[env.oracle()] == 0.0:
+            env.step(env.oracle())
+        answer = env.oracle()
     obs2, *_ = env.step(answer)
     assert obs2[-2:].tolist() == [vocab.SYMBOL + answer, vocab.CORRECT]
     assert env.state.to_tensor().tolist() == obs2.tolist()
+    if is_world(env_id):  # after the goal, the object is held and the feedback says so
+        obs3, reward, *_ = env.step(wrong)
+        assert reward == 0.0 and obs3[:-2].tolist() == obs2[:-2].tolist()
+        assert obs3[-2:].tolist() == [vocab.SYMBOL + wrong, HELD]
+        assert env.state.feedback == HELD
 
 
 def test_step_before_reset_is_an_error(env_id):
@@ -424,6 +517,15 @@ def test_oracle_scores_one_at_every_level(env_id, level):
     sizes = {task.num_actions, task.min_actions(level), 128}
     if task.min_actions(level) > task.num_actions:  # (none today: every default fits)
         sizes.discard(task.num_actions)
+    if task.has_dynamics:  # a world: the goal in exactly optimal_steps, then held
+        for num_actions, parent in [(n, None) for n in sorted(sizes)] + [(None, GenericParent())]:
+            env = gym.make(env_id, num_actions=num_actions, difficulty=level, parent=parent)
+            optimal = []
+            for episode in range(40):
+                env.reset(seed=level) if episode == 0 else env.reset()
+                optimal.append(world_oracle_episode(env))
+            assert max(optimal) <= task.levels[level]["max_distance"], num_actions
+        return
     for num_actions in sorted(sizes):
         assert set(oracle_return(env_id, level, num_actions)) == {1.0}, num_actions
     assert set(oracle_return(env_id, level, None, parent=GenericParent())) == {1.0}
@@ -437,6 +539,13 @@ SENTENCES = {
     "WMIL/Conditional-v0": r"Which action for a (small|large) (plain|striped) \w+ \w+\?",
     "WMIL/NumericRelation-v0": r"(Is|Do) .*\d+.*\?",
     "WMIL/Counting-v0": r"What number comes (after|before|between) \d+( and \d+)?\?",
+    "WMIL/NumberWalk-v0": r"Now \d+; goal \d+\.",
+    "WMIL/ObjectEdit-v0": r"Now a (small|large) (plain|striped) \w+ \w+; "
+    r"goal a (small|large) (plain|striped) \w+ \w+\.",
+}
+ACTION_WORDS = {  # what each action shows as an answer, by id (questions: "yes", "35"...)
+    "WMIL/NumberWalk-v0": ("+1", "-1", "+2", "-2", "+10", "-10"),
+    "WMIL/ObjectEdit-v0": ("next shape", "paint", "grow", "shrink", "toggle texture", "flip"),
 }
 
 
@@ -447,8 +556,18 @@ def test_render_ansi_is_a_sentence(env_id):
         text = env.render()
         assert re.fullmatch("Q: " + SENTENCES[env_id], text), text
         assert text == "Q: " + env.unwrapped.state.sentence()
-        answer = env.unwrapped.task.describe_answer(env.unwrapped.oracle())
-        env.step(env.unwrapped.oracle())
+        oracle = env.unwrapped.oracle()
+        answer = env.unwrapped.task.describe_answer(oracle)
+        _, reward, *_ = env.step(oracle)
+        if is_world(env_id):  # the world moved: the new state, the action's name, feedback
+            assert answer == ACTION_WORDS[env_id][oracle]
+            word = "correct" if reward == 1.0 else "wrong"
+            now = env.unwrapped.state.sentence()
+            assert env.render() == f"Q: {now} A: {answer} ({word})"
+            assert re.fullmatch(
+                "Q: " + SENTENCES[env_id] + r" A: [^()]+ \((correct|wrong)\)", env.render()
+            )
+            continue
         assert env.render() == f"{text} A: {answer} (correct)"
     assert gym.make(env_id).unwrapped.render() is None  # no render_mode, nothing drawn
 
@@ -602,6 +721,9 @@ def test_bad_action_is_a_clear_error(env_id, action, parent):
             env.step(bad)
         message = str(error.value)
         assert repr(bad) in message and f"Discrete({n})" in message and f"0..{n - 1}" in message
+    if is_world(env_id):  # the env is still usable: the oracle reaches the goal
+        world_oracle_episode(env)
+        return
     obs, reward, *_ = env.step(env.unwrapped.oracle())  # the env is still usable
     assert reward == 1.0
 
@@ -709,3 +831,49 @@ def test_each_env_class_is_documented(env_id):
             "## Version History",
         ):
             assert section in cls.__doc__, (name, section)
+
+
+# --- the question tasks with several tries (episode_length > 1) -----------------------------
+
+QUESTION_IDS = [env_id for env_id in ENV_IDS if not is_world(env_id)]
+
+
+@pytest.mark.parametrize("parent", [None, GenericParent()], ids=["scalar", "generic"])
+@pytest.mark.parametrize("env_id", QUESTION_IDS)
+def test_several_tries_answer_see_the_feedback_answer_again(env_id, parent):
+    """``episode_length > 1`` on a question: the same question each try, the feedback of the
+    last try shown, a reward per try; ``steps_to_goal`` is the first successful try (0 until
+    then) and stays there."""
+    env = gym.make(env_id, episode_length=4, parent=parent).unwrapped
+    for seed, tries in ((0, ("wrong", "wrong", "right", "wrong")), (1, ("right", "wrong") * 2)):
+        obs, _ = env.reset(seed=seed)
+        question = obs[:-2].tolist()
+        first = tries.index("right") + 1
+        for t, how in enumerate(tries, start=1):
+            action = env.oracle() if how == "right" else wrong_action(env)
+            obs, reward, terminated, _, info = env.step(action)
+            assert obs[:-2].tolist() == question  # the same question, answered again
+            feedback = vocab.CORRECT if how == "right" else vocab.WRONG
+            assert obs[-2:].tolist() == [vocab.SYMBOL + action, feedback]
+            assert reward == (1.0 if how == "right" else 0.0)  # each try is rewarded
+            assert info["steps_to_goal"] == (first if t >= first else 0)
+            assert info["episode_success"] is (t >= first)
+            assert terminated is (t == 4)
+
+
+@pytest.mark.parametrize("env_id", QUESTION_IDS)
+def test_several_tries_in_the_vector_env_report_the_first_success(env_id):
+    envs = gym.make_vec(
+        env_id, num_envs=3, vectorization_mode="vector_entry_point", episode_length=3
+    )
+    envs.reset(seed=0)
+    n = envs.single_action_space.n
+    plan = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 1]])  # 1: the right answer this try
+    for t in range(3):
+        answers = envs.call("oracle")
+        actions = np.where(plan[:, t] == 1, answers, (answers + 1) % n)
+        _, rewards, terminated, _, infos = envs.step(actions)
+        assert rewards.tolist() == plan[:, t].tolist()
+    assert terminated.all()
+    assert infos["final_info"]["steps_to_goal"].tolist() == [3, 1, 2]
+    assert infos["final_info"]["episode_success"].all()

@@ -26,6 +26,8 @@ def levels(env_id: str) -> list[int]:
 
 
 ID_LEVELS = [(env_id, level) for env_id in ENV_IDS for level in levels(env_id)]
+QUESTION_ID_LEVELS = [(e, lv) for e, lv in ID_LEVELS if not task_class(e).has_dynamics]
+"""The one-question tasks; the worlds' random-policy success is measured in test_worlds.py."""
 
 
 def native(env_id: str, num_envs: int, **kwargs):
@@ -173,6 +175,9 @@ def features(env_id: str, fields: dict[str, np.ndarray], answers: np.ndarray) ->
         values = np.asarray(values, dtype=np.int64)
         out[name] = values // 10 if name in ("a", "b", "n") else values
     out["answer"] = answers // 10 if env_id == "WMIL/Counting-v0" else answers
+    task = task_class(env_id)()
+    if task.has_dynamics:  # a world's levels differ in how far apart start and goal are
+        out["optimal_steps"] = task.optimal_steps(fields)
     if env_id == "WMIL/NumericRelation-v0":
         near = near_miss(fields["relation"], fields["a"], fields["b"])
         out["near_miss"] = 2 * fields["relation"] + near
@@ -222,6 +227,11 @@ def vector_sample(env_id: str, level: int, seed: int) -> tuple[dict, np.ndarray]
     return dict(states.fields), states.answer
 
 
+def same_pairs(task, level: int, other: int) -> bool:
+    """Whether two levels of a world draw from the same (start, goal) pairs."""
+    return sorted(map(tuple, task.pairs(level))) == sorted(map(tuple, task.pairs(other)))
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_single_and_vector_envs_draw_the_same_distribution(env_id):
     samples = {
@@ -235,7 +245,10 @@ def test_single_and_vector_envs_draw_the_same_distribution(env_id):
             rejects, ratio = chi_square_rejects(fs[name], fv[name])
             assert not rejects, (level, name, ratio)
     # the test has power: the vector env at the next level is told apart from the single env
+    task = task_class(env_id)()
     for level in levels(env_id)[:-1]:
+        if task.has_dynamics and same_pairs(task, level, level + 1):
+            continue  # (ObjectEdit 2 -> 3: the same pairs; the level adds an action, flip)
         fs = features(env_id, *samples[level][0])
         fv = features(env_id, *samples[level + 1][1])
         assert any(chi_square_rejects(fs[name], fv[name])[0] for name in fs), level
@@ -250,6 +263,9 @@ def test_oracle_through_call_scores_one(env_id, level):
     for num_actions in sorted({task.num_actions, max(task.min_actions(level), 2), 128}):
         if num_actions < task.min_actions(level):
             continue
+        if task.has_dynamics:
+            world_oracle_episodes(env_id, level, num_actions)
+            continue
         envs = native(env_id, 256, num_actions=num_actions, difficulty=level, episode_length=2)
         envs.reset(seed=level)
         for _ in range(6):
@@ -261,7 +277,28 @@ def test_oracle_through_call_scores_one(env_id, level):
             assert success.all()
 
 
-@pytest.mark.parametrize("env_id, level", ID_LEVELS)
+def world_oracle_episodes(env_id: str, level: int, num_actions: int) -> None:
+    """Two batches of a world's episodes played by the oracle: each reaches its goal on step
+    ``optimal_steps`` (reward 1.0 then only), then holds it to the horizon; return 1."""
+    envs = native(env_id, 256, num_actions=num_actions, difficulty=level)
+    horizon = task_class(env_id).horizon(level)
+    envs.reset(seed=level)
+    for _ in range(2):
+        optimal = envs.unwrapped.task.optimal_steps(envs.unwrapped.states.fields)
+        returns = np.zeros(256)
+        for t in range(1, horizon + 1):
+            oracle = envs.call("oracle")
+            assert oracle.dtype.kind == "i" and oracle.shape == (256,)
+            _, rewards, terminated, _, infos = envs.step(oracle)
+            assert (rewards == (optimal == t)).all(), num_actions
+            returns += rewards
+            info = infos["final_info"] if terminated.any() else infos
+            assert (info["steps_to_goal"] == np.where(t >= optimal, optimal, 0)).all()
+            assert (info["optimal_steps"] == optimal).all()
+        assert terminated.all() and (returns == 1.0).all()
+
+
+@pytest.mark.parametrize("env_id, level", QUESTION_ID_LEVELS)
 def test_random_policy_scores_one_over_num_actions(env_id, level):
     n, steps = 4096, 6
     envs = native(env_id, n, difficulty=level, episode_length=3)
@@ -308,6 +345,9 @@ def test_native_step_types_and_fresh_arrays(env_id):
 
 
 def test_native_final_obs_and_autoreset(env_id):
+    if task_class(env_id).has_dynamics:
+        world_final_obs_and_autoreset(env_id)
+        return
     envs = native(env_id, 4, episode_length=2)
     obs, _ = envs.reset(seed=3)
     answers = envs.call("oracle")
@@ -321,6 +361,33 @@ def test_native_final_obs_and_autoreset(env_id):
     assert (next_obs[:, -2:] == vocab.NONE).all()  # new episodes, nothing done yet
     assert infos["final_info"]["episode_success"].all()  # right at the first step
     assert infos["final_info"]["step"].tolist() == [2] * 4
+    assert infos["step"].tolist() == [0] * 4
+    assert (envs.call("oracle") == envs.unwrapped.states.answer).all()
+
+
+def world_final_obs_and_autoreset(env_id: str) -> None:
+    """A world's last step: ``final_obs`` shows the state after the action (here the held
+    goal), ``final_info`` the finished episode; the new episodes start fresh."""
+    envs = native(env_id, 4)
+    obs, _ = envs.reset(seed=3)
+    horizon = int(envs.unwrapped.horizons[0])
+    goal = slice(1 + envs.unwrapped.task.question_len // 2, -2)
+    for _ in range(horizon - 1):  # the oracle reaches every goal before the last step
+        envs.step(envs.call("oracle"))
+    answers = envs.call("oracle")
+    next_obs, rewards, terminated, _, infos = envs.step(answers)
+    assert terminated.all() and (rewards == 0.0).all()  # held: no reward after the goal
+    final = infos["final_obs"]
+    assert (final[:, goal] == obs[:, goal]).all()  # the old goal...
+    target = final[:, goal.start : -2]
+    assert (final[:, 1 : goal.start] == target).all()  # ...reached and held
+    assert (final[:, -2] == vocab.SYMBOL + answers).all()
+    assert (final[:, -1] == vocab.token_id("<held>")).all()
+    assert (next_obs[:, -2:] == vocab.NONE).all()  # new episodes, nothing done yet
+    assert infos["final_info"]["episode_success"].all()
+    assert infos["final_info"]["step"].tolist() == [horizon] * 4
+    steps = infos["final_info"]["steps_to_goal"]
+    assert (steps == infos["final_info"]["optimal_steps"]).all() and (steps >= 1).all()
     assert infos["step"].tolist() == [0] * 4
     assert (envs.call("oracle") == envs.unwrapped.states.answer).all()
 
@@ -391,6 +458,13 @@ def fits_level(env_id: str, task, fields: dict, level: int) -> bool:
         ) and ("colour" in settings["varying"] or int(fields["colour"]) != 0)
     if env_id == "WMIL/NumericRelation-v0":
         return max(int(fields["a"]), int(fields["b"])) <= settings["max_number"]
+    if task.has_dynamics:  # a world: the (start, goal) pair is one of the level's or below
+        one = {name: np.asarray(value)[None] for name, value in fields.items()}
+        start, goal = (int(i[0]) for i in task.ids(one))
+        return any(
+            ((pairs[:, 0] == start) & (pairs[:, 1] == goal)).any()
+            for pairs in (task.pairs(lv) for lv in range(level + 1))
+        )
     return vocab.COUNT_KINDS[int(fields["kind"])] in settings["kinds"]
 
 

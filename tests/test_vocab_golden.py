@@ -388,6 +388,107 @@ STREAMS = {
 }
 
 
+APPENDED_TOKEN_IDS = {
+    "<task:number_walk>": 171,
+    "<held>": 172,
+    "<task:object_edit>": 173,
+}
+"""Tokens appended after the frozen 171 by the worlds (NumberWalk, ObjectEdit): frozen too."""
+
+WORLD_STREAMS = {
+    ("WMIL/NumberWalk-v0", 0): [
+        [171, 33, 40, 33, 42, 1, 1],
+        [171, 33, 41, 33, 42, 43, 3, 0, 0],
+        [171, 33, 42, 33, 42, 43, 2, 0, 1],
+        [171, 33, 38, 33, 41, 1, 1],
+        [171, 33, 40, 33, 41, 45, 3, 2, 0],
+        [171, 33, 41, 33, 41, 43, 2, 0, 1],
+        [171, 33, 38, 33, 35, 1, 1],
+        [171, 34, 38, 33, 35, 47, 3, 4, 0],
+        [171, 34, 37, 33, 35, 44, 3, 1, 0],
+    ],
+    ("WMIL/NumberWalk-v0", 1): [
+        [171, 34, 38, 34, 42, 1, 1],
+        [171, 34, 39, 34, 42, 43, 3, 0, 0],
+        [171, 34, 40, 34, 42, 43, 3, 0, 0],
+        [171, 34, 35, 33, 38, 1, 1],
+        [171, 34, 37, 33, 38, 45, 3, 2, 0],
+        [171, 34, 38, 33, 38, 43, 3, 0, 0],
+        [171, 34, 33, 33, 37, 1, 1],
+        [171, 35, 33, 33, 37, 47, 3, 4, 0],
+        [171, 35, 35, 33, 37, 45, 3, 2, 0],
+    ],
+    ("WMIL/NumberWalk-v0", 2): [
+        [171, 41, 33, 41, 40, 1, 1],
+        [171, 41, 34, 41, 40, 43, 3, 0, 0],
+        [171, 41, 36, 41, 40, 45, 3, 2, 0],
+        [171, 39, 33, 42, 42, 1, 1],
+        [171, 39, 35, 42, 42, 45, 3, 2, 0],
+        [171, 39, 34, 42, 42, 44, 3, 1, 0],
+        [171, 38, 33, 41, 34, 1, 1],
+        [171, 39, 33, 41, 34, 47, 3, 4, 0],
+        [171, 39, 34, 41, 34, 43, 3, 0, 0],
+    ],
+    ("WMIL/NumberWalk-v0", 3): [
+        [171, 41, 35, 41, 37, 1, 1],
+        [171, 41, 36, 41, 37, 43, 3, 0, 0],
+        [171, 41, 37, 41, 37, 43, 2, 0, 1],
+        [171, 39, 35, 37, 33, 1, 1],
+        [171, 39, 37, 37, 33, 45, 3, 2, 0],
+        [171, 39, 35, 37, 33, 46, 3, 3, 0],
+        [171, 38, 34, 33, 33, 1, 1],
+        [171, 39, 34, 33, 33, 47, 3, 4, 0],
+        [171, 39, 33, 33, 33, 44, 3, 1, 0],
+    ],
+    ("WMIL/ObjectEdit-v0", 0): [
+        [173, 24, 26, 29, 31, 23, 26, 29, 31, 1, 1],
+        [173, 21, 26, 29, 31, 23, 26, 29, 31, 43, 3, 0, 0],
+        [173, 22, 26, 29, 31, 23, 26, 29, 31, 43, 3, 0, 0],
+        [173, 23, 27, 29, 31, 21, 28, 29, 31, 1, 1],
+        [173, 23, 27, 30, 31, 21, 28, 29, 31, 45, 3, 2, 0],
+        [173, 24, 27, 30, 31, 21, 28, 29, 31, 43, 3, 0, 0],
+        [173, 23, 25, 29, 31, 21, 28, 29, 31, 1, 1],
+        [173, 23, 25, 29, 32, 21, 28, 29, 31, 47, 3, 4, 0],
+        [173, 24, 25, 29, 32, 21, 28, 29, 31, 43, 3, 0, 0],
+    ],
+    ("WMIL/ObjectEdit-v0", 1): [
+        [173, 24, 26, 30, 31, 21, 28, 29, 31, 1, 1],
+        [173, 21, 26, 30, 31, 21, 28, 29, 31, 43, 3, 0, 0],
+        [173, 21, 27, 30, 31, 21, 28, 29, 31, 44, 3, 1, 0],
+        [173, 23, 27, 29, 31, 22, 27, 29, 31, 1, 1],
+        [173, 23, 27, 30, 31, 22, 27, 29, 31, 45, 3, 2, 0],
+        [173, 24, 27, 30, 31, 22, 27, 29, 31, 43, 3, 0, 0],
+        [173, 23, 25, 29, 31, 22, 26, 29, 31, 1, 1],
+        [173, 23, 25, 29, 32, 22, 26, 29, 31, 47, 3, 4, 0],
+        [173, 24, 25, 29, 32, 22, 26, 29, 31, 43, 3, 0, 0],
+    ],
+    ("WMIL/ObjectEdit-v0", 2): [
+        [173, 24, 26, 30, 31, 22, 28, 29, 31, 1, 1],
+        [173, 21, 26, 30, 31, 22, 28, 29, 31, 43, 3, 0, 0],
+        [173, 22, 26, 30, 31, 22, 28, 29, 31, 43, 3, 0, 0],
+        [173, 23, 27, 29, 31, 24, 25, 29, 31, 1, 1],
+        [173, 23, 27, 30, 31, 24, 25, 29, 31, 45, 3, 2, 0],
+        [173, 24, 27, 30, 31, 24, 25, 29, 31, 43, 3, 0, 0],
+        [173, 23, 25, 29, 31, 23, 28, 29, 31, 1, 1],
+        [173, 23, 25, 29, 32, 23, 28, 29, 31, 47, 3, 4, 0],
+        [173, 23, 25, 29, 31, 23, 28, 29, 31, 47, 3, 4, 0],
+    ],
+    ("WMIL/ObjectEdit-v0", 3): [
+        [173, 24, 26, 30, 31, 22, 28, 29, 31, 1, 1],
+        [173, 21, 26, 30, 31, 22, 28, 29, 31, 43, 3, 0, 0],
+        [173, 22, 26, 30, 31, 22, 28, 29, 31, 43, 3, 0, 0],
+        [173, 23, 27, 29, 31, 24, 25, 29, 31, 1, 1],
+        [173, 23, 27, 30, 31, 24, 25, 29, 31, 45, 3, 2, 0],
+        [173, 24, 27, 30, 31, 24, 25, 29, 31, 43, 3, 0, 0],
+        [173, 23, 25, 29, 31, 23, 28, 29, 31, 1, 1],
+        [173, 23, 25, 29, 32, 23, 28, 29, 31, 47, 3, 4, 0],
+        [173, 23, 25, 29, 31, 23, 28, 29, 31, 47, 3, 4, 0],
+    ],
+}
+"""The worlds' episodes, in the same format (two steps each, so no goal is held yet)."""
+WORLD_VOCAB_SIZES = {"WMIL/NumberWalk-v0": 173, "WMIL/ObjectEdit-v0": 174}
+
+
 def _stream(env_id: str, level: int) -> list[list[int]]:
     """3 episodes of 2 steps from seed 0: first action ``k % num_actions``, then the oracle's.
 
@@ -412,11 +513,13 @@ def test_every_existing_token_keeps_its_id():
     assert vocab.TOKEN_NAMES[: len(TOKEN_IDS)] == tuple(TOKEN_IDS)
     for name, token in TOKEN_IDS.items():
         assert vocab.TOKEN_NAMES[token] == name
+    for name, token in APPENDED_TOKEN_IDS.items():
+        assert vocab.TOKEN_NAMES[token] == name
 
 
 def test_every_existing_env_and_level_is_pinned():
-    pinned = {env_id for env_id, _ in STREAMS}
-    assert pinned <= set(wmil_envs.ENV_IDS)
+    pinned = {env_id for env_id, _ in STREAMS} | {env_id for env_id, _ in WORLD_STREAMS}
+    assert pinned == set(wmil_envs.ENV_IDS)
 
 
 def test_every_existing_env_keeps_its_observation_space():
@@ -426,6 +529,11 @@ def test_every_existing_env_keeps_its_observation_space():
         assert set(space.nvec.tolist()) == {len(TOKEN_IDS)}
 
 
-@pytest.mark.parametrize("env_id, level", list(STREAMS))
+def test_each_world_keeps_its_observation_space():
+    for env_id, size in WORLD_VOCAB_SIZES.items():
+        assert set(gym.make(env_id).observation_space.nvec.tolist()) == {size}
+
+
+@pytest.mark.parametrize("env_id, level", list(STREAMS) + list(WORLD_STREAMS))
 def test_seeded_episodes_keep_their_observations(env_id, level):
-    assert _stream(env_id, level) == STREAMS[(env_id, level)]
+    assert _stream(env_id, level) == {**STREAMS, **WORLD_STREAMS}[(env_id, level)]

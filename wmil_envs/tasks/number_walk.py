@@ -8,11 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from wmil_envs import vocab
 from wmil_envs.tasks.base import Fields, digits, integer_field
 from wmil_envs.tasks.world import World
 
 OPERATIONS = (1, -1, 2, -2, 10, -10)
-"""What action ``k`` adds to the number."""
+"""What action ``k`` adds to the number; actions past these (``num_actions`` > 6) add 0."""
+_ADDS = np.zeros(vocab.MAX_ACTIONS, dtype=np.int64)
+_ADDS[: len(OPERATIONS)] = OPERATIONS
 
 
 class NumberWalk(World):
@@ -72,7 +75,7 @@ class NumberWalk(World):
 
     def move(self, obj: Fields, actions: np.ndarray) -> Fields:
         number = obj["number"]
-        moved = number + np.asarray(OPERATIONS)[actions]
+        moved = number + _ADDS[actions]
         return {"number": np.where((moved >= 0) & (moved <= 99), moved, number)}
 
     def object_tokens(self, obj: Fields) -> np.ndarray:

@@ -222,10 +222,12 @@ class World(Task):
         return f"Now {self.describe_object(obj)}; goal {self.describe_object(target)}."
 
     def describe_answer(self, action: int) -> str:
-        return self.action_names[action]
+        """The action's name; actions past ``action_names`` (a larger ``num_actions``) do
+        nothing."""
+        return self.action_names[action] if action < len(self.action_names) else "no-op"
 
     def actions_text(self) -> str:
-        return ", ".join(f"{a}={self.action_names[a]}" for a in range(self.num_actions))
+        return ", ".join(f"{a}={self.describe_answer(a)}" for a in range(self.num_actions))
 
     def instance_problem(self, fields: Fields, level: int) -> str | None:
         now, target = self.ids(fields)
