@@ -38,12 +38,13 @@ class ObjectEdit(World):
 
     Levels add the attributes that vary between start and target (the others stay small and
     plain) and the actions that edit them; every pair of distinct objects of the level is drawn
-    (``max_distance`` is the longest shortest path among them, with the level's actions):
+    (levels 0, 1 and 3: ``max_distance`` is the longest shortest path among them, with the
+    level's actions):
 
     - 0: shape and colour vary; next shape and paint; at most 6 steps, horizon 8;
     - 1: and the size; grow and shrink; at most 7 steps, horizon 9;
-    - 2: and the texture; toggle texture, with paint blocked on striped objects; at most 9
-      steps, horizon 12;
+    - 2: and the texture; toggle texture, with paint blocked on striped objects; pairs at most
+      6 steps apart (of the 9 the longest take), horizon 8;
     - 3: all four; flip, the shape-dependent edit; at most 7 steps, horizon 10.
 
     Split: the pair (start ``s``, target ``t``) of object ids (``((shape * 4 + colour) * 2 +
@@ -68,7 +69,8 @@ class ObjectEdit(World):
 
     ## Difficulty
     0: shape and colour vary, horizon 8. 1: and size, horizon 9. 2: and texture (paint is
-    blocked on striped objects), horizon 12. 3: and flip, the shape-dependent edit, horizon 10.
+    blocked on striped objects), pairs at most 6 steps apart, horizon 8. 3: every pair, and
+    flip, the shape-dependent edit, horizon 10.
 """
     question_len = 8
     object_fields = ("shape", "colour", "size", "texture")
@@ -78,8 +80,8 @@ class ObjectEdit(World):
     levels = {
         0: {"varying": ("shape", "colour"), "actions": 2, "max_distance": 6, "horizon": 8},
         1: {"varying": ("shape", "colour", "size"), "actions": 4, "max_distance": 7, "horizon": 9},
-        2: {"varying": ("shape", "colour", "size", "texture"), "actions": 5, "max_distance": 9,
-            "horizon": 12},
+        2: {"varying": ("shape", "colour", "size", "texture"), "actions": 5, "max_distance": 6,
+            "horizon": 8},
         3: {"varying": ("shape", "colour", "size", "texture"), "actions": 6, "max_distance": 7,
             "horizon": 10},
     }  # fmt: skip
