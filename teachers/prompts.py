@@ -182,8 +182,7 @@ def instance_prompt(task: Task, level: int, seed: int) -> tuple[str, str]:
         )
     user = (
         f"<task_rules>\n{_rules(task)}\n</task_rules>\n"
-        f"<request>{_json(instance_request(task, level, seed))}</request>\n"
-        + ask
+        f"<request>{_json(instance_request(task, level, seed))}</request>\n" + ask
     )
     return SYSTEM["instance"], user
 
