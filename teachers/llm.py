@@ -6,6 +6,21 @@ json_schema). ``AnthropicParent`` talks to Anthropic Messages through the offici
 SDK (structured output by a forced tool call). Both share :class:`LLMParent`: prompts, schema
 checks, validators, the disk cache, concurrency, fault handling and ``stats()``.
 
+What the LLM is asked, and what the rules check (``policy``: ``strict`` uses the rules' answer
+and counts a disagreement, ``advisory`` uses the LLM's schema-valid answer and counts, ``off``
+uses it unchecked):
+
+- ``generate``: one instance of the level (and split) with its answer; checked by the task's
+  field schema and ``instance_problem`` (an unusable instance is re-asked, then replaced by the
+  rules' draw), the answer compared with the rule's. For a world: a start and a target object
+  and the first action of a shortest path;
+- ``reward``: whether the action is correct; for a world, whether it reaches the target now
+  (1.0 only on the reaching step; a held step gives 0);
+- ``transition``: the next state's last action and feedback (``correct`` / ``wrong``); for a
+  world also the next object (its fields over all objects, ``World.object_schema``) and the
+  feedback ``held`` once the goal was reached. Compared with ``task.transition`` and
+  ``task.feedback``: a wrong object or feedback is one disagreement.
+
 Settings (keyword arguments; the defaults come from these environment variables):
 
 ================  ==========================  =============================================

@@ -238,3 +238,18 @@ def test_llm_generated_world_file_with_critic(server, tmp_path, monkeypatch, lie
     assert all(r["answer"] == r["checks"]["rule_answer"] for r in records)
     sources = {r["source"] for r in records}
     assert sources == ({"rules"} if lie else {"llm"})
+
+
+def test_held_out_file_replays_only_in_the_test_split(tmp_path, capsys):
+    out = tmp_path / "held_out.jsonl"
+    argv = ["--task", "object_edit", "--split", "test", "--count", "6", "--out", str(out)]
+    assert generate_main([*argv, "--offline", "--level", "2"]) == 0
+    test_env = gym.make("WMIL/ObjectEdit-v0", parent=f"replay:{out}", split="test", difficulty=2)
+    steps, info = play(test_env, oracle)
+    assert [s[0] for s in steps] == [s[2] for s in steps] and info["episode_success"]
+    train_env = gym.make("WMIL/ObjectEdit-v0", parent=f"replay:{out}", difficulty=2)
+    with pytest.raises(ValueError, match="not a level-2 pair of split 'train'"):
+        train_env.reset(seed=0)
+    with pytest.raises(SystemExit):
+        generate_main(["--task", "pattern_echo", "--split", "test", "--count", "1", "--out", "x"])
+    assert "task 'pattern_echo' has no split" in capsys.readouterr().err
