@@ -140,7 +140,7 @@ def test_lying_rewards_rejected_under_strict(make, server, env_id):
 @pytest.mark.parametrize(
     ("env_id", "level", "fault", "problem"),
     [
-        ("WMIL/NumberWalk-v0", 0, "off_level", "above the maximum 9"),
+        ("WMIL/NumberWalk-v0", 0, "off_level", "above the maximum 9|not a level-0 pair"),
         ("WMIL/NumberWalk-v0", 2, "off_level", "not a level-2 pair of split 'train'"),
         ("WMIL/NumberWalk-v0", 2, "off_split", "not a level-2 pair of split 'train'"),
         ("WMIL/ObjectEdit-v0", 0, "off_level", "is not one of \\[0\\]"),
