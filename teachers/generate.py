@@ -6,7 +6,9 @@ the level's schema and the task's rules, and, with ``--critic``, is checked once
 prompt. An instance the LLM could not give, or that the critic rejects, is replaced by one the
 rules draw (``"source": "rules"``), so the file always has ``--count`` lines. ``--offline``
 writes the same format from the rules alone, with no API and no key. Train from a file with
-``parent="replay:PATH"``.
+``parent="replay:PATH"``. For a world (``number_walk``, ``object_edit``) an instance is a start
+and a target object (``--split`` picks train, test or all pairs) and its ``answer`` the first
+action of a shortest path (the world's oracle).
 
 File format: JSON Lines, UTF-8, one instance per line, written atomically. Keys:
 
@@ -38,8 +40,9 @@ from teachers.cache import MODES
 from teachers.llm import POLICIES, LLMParent
 from teachers.schemas import CRITIQUE_SCHEMA, instance_problem, instance_schema
 from wmil_envs.files import atomic_write_text
-from wmil_envs.tasks import TASKS, make_task
+from wmil_envs.tasks import SPLIT_TASKS, TASKS, make_task
 from wmil_envs.tasks.base import Task
+from wmil_envs.tasks.splits import SPLITS
 
 FORMAT = "wmil-instances/1"
 
@@ -169,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     add("--level", type=int, default=0, help="difficulty level (default: %(default)s)")
     add("--num_actions", "--num-actions", type=int, help="action count (default: the task's own)")
     add(
+        "--split",
+        choices=SPLITS,
+        help="which instances, for a task with a split (default: the task's own, train)",
+    )
+    add(
         "--seed",
         type=int,
         default=0,
@@ -208,8 +216,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     command_line = parser()
     args = command_line.parse_args(argv)
+    options = {}
+    if args.split is not None:
+        if args.task not in SPLIT_TASKS:
+            command_line.error(
+                f"--split: task {args.task!r} has no split; tasks with one: "
+                + ", ".join(SPLIT_TASKS)
+            )
+        options["split"] = args.split
     try:
-        task = make_task(args.task, num_actions=args.num_actions)
+        task = make_task(args.task, num_actions=args.num_actions, **options)
         level = task.check_level(args.level)
     except (TypeError, ValueError) as error:
         command_line.error(str(error))

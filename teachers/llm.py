@@ -6,6 +6,21 @@ json_schema). ``AnthropicParent`` talks to Anthropic Messages through the offici
 SDK (structured output by a forced tool call). Both share :class:`LLMParent`: prompts, schema
 checks, validators, the disk cache, concurrency, fault handling and ``stats()``.
 
+What the LLM is asked, and what the rules check (``policy``: ``strict`` uses the rules' answer
+and counts a disagreement, ``advisory`` uses the LLM's schema-valid answer and counts, ``off``
+uses it unchecked):
+
+- ``generate``: one instance of the level (and split) with its answer; checked by the task's
+  field schema and ``instance_problem`` (an unusable instance is re-asked, then replaced by the
+  rules' draw), the answer compared with the rule's. For a world: a start and a target object
+  and the first action of a shortest path;
+- ``reward``: whether the action is correct; for a world, whether it reaches the target now
+  (1.0 only on the reaching step; a held step gives 0);
+- ``transition``: the next state's last action and feedback (``correct`` / ``wrong``); for a
+  world also the next object (its fields over all objects, ``World.object_schema``) and the
+  feedback ``held`` once the goal was reached. Compared with ``task.transition`` and
+  ``task.feedback``: a wrong object or feedback is one disagreement.
+
 Settings (keyword arguments; the defaults come from these environment variables):
 
 ================  ==========================  =============================================
@@ -60,9 +75,9 @@ import numpy as np
 from teachers import prompts
 from teachers.cache import MODES, CacheMiss, DiskCache, cache_key
 from teachers.schemas import (
-    REWARD_SCHEMA,
     instance_problem,
     instance_schema,
+    reward_schema,
     schema_problem,
     transition_schema,
 )
@@ -426,16 +441,18 @@ class LLMParent:
             self._count(checked=len(rule), disagreements=int((rule != llm).sum()))
 
     def reward(self, states: StateBatch, actions: np.ndarray) -> np.ndarray:
-        """1.0 / 0.0 from the LLM's ``{"correct": bool}``, checked against the rule."""
+        """1.0 / 0.0 from the LLM's ``{"correct": bool}``, checked against the rule (a
+        question: the action is the answer; a world: the action reaches the target now)."""
         actions = np.asarray(actions, dtype=np.int64)
         # the task's rule on the instance (not states.answer, which is the LLM's if advisory)
-        rule = (actions == states.task.answer(states.fields)).astype(np.float64)
+        rule = states.task.reward(states.fields, actions)
         if "reward" not in self.roles:
             return rule
+        schema = reward_schema(states.task)
 
         def one(i: int) -> float | None:
             system, user = prompts.reward_prompt(states[i], int(actions[i]))
-            answer = self.ask("reward", system, user, REWARD_SCHEMA)
+            answer = self.ask("reward", system, user, schema)
             return None if answer is None else float(answer["correct"])
 
         results = self._map(one, len(states))
@@ -447,18 +464,24 @@ class LLMParent:
     def transition(
         self, states: StateBatch, actions: np.ndarray, rewards: np.ndarray
     ) -> StateBatch:
-        """The next state's feedback from the LLM, checked against the rule's transition."""
+        """The next state from the LLM, checked against the rule's transition: the feedback
+        (a question), and the next object too (a world). ``strict`` uses the rule's next state
+        and counts each state the LLM got wrong; ``advisory`` uses the LLM's."""
         actions = np.asarray(actions, dtype=np.int64)
         rewards = np.asarray(rewards, dtype=np.float64)
         rule = states.after(actions, rewards > SUCCESS_THRESHOLD)
         if "transition" not in self.roles:
             return rule
-        schema = transition_schema(states.task)
+        task = states.task
+        schema = transition_schema(task)
+        feedback_tokens = {"correct": vocab.CORRECT, "wrong": vocab.WRONG}
+        if task.has_dynamics:
+            feedback_tokens["held"] = task.held
 
-        def one(i: int) -> int | None:
+        def one(i: int) -> dict[str, Any] | None:
             system, user = prompts.transition_prompt(states[i], int(actions[i]), rewards[i])
             action = int(actions[i])
-            answer = self.ask(
+            return self.ask(
                 "transition",
                 system,
                 user,
@@ -469,17 +492,30 @@ class LLMParent:
                     else f"last_action={a['last_action']} but the agent's action was {action}"
                 ),
             )
-            if answer is None:
-                return None
-            return vocab.CORRECT if answer["feedback"] == "correct" else vocab.WRONG
 
-        results = self._map(one, len(states))
-        used = np.array([r is not None for r in results], dtype=bool)
-        llm = np.array([rule.feedback[i] if r is None else r for i, r in enumerate(results)])
-        self._judge(rule.feedback[used], llm[used])
+        answers = self._map(one, len(states))
+        used = np.array([a is not None for a in answers], dtype=bool)
+        # the LLM's next state, starting from the rule's (kept where the LLM gave no answer)
+        feedback = rule.feedback.copy()
+        fields = {name: values.copy() for name, values in rule.fields.items()}
+        objects = task.object_fields if task.has_dynamics else ()
+        for i, answer in enumerate(answers):
+            if answer is not None:
+                feedback[i] = feedback_tokens[answer["feedback"]]
+                for name in objects:
+                    fields[name][i] = answer[name]
+        wrong = feedback != rule.feedback
+        for name in objects:
+            wrong |= fields[name] != rule.fields[name]
+        if self.policy != "off" and used.any():
+            self._count(checked=int(used.sum()), disagreements=int(wrong[used].sum()))
         if self.policy == "strict":
             return rule
-        return dataclasses.replace(rule, feedback=llm.astype(np.int64))
+        if not task.has_dynamics:
+            return dataclasses.replace(rule, feedback=feedback)
+        return StateBatch(
+            task, fields, task.question(fields), task.answer(fields), actions, feedback
+        )
 
 
 class OpenAIParent(LLMParent):

@@ -31,17 +31,43 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 REWARD_SCHEMA = _object(
     {"correct": {"type": "boolean", "description": "whether the agent's action is correct"}}
 )
-"""Reward: ``{"correct": bool}``; reward 1.0 when correct, else 0.0."""
+"""Reward of a question: ``{"correct": bool}``; reward 1.0 when correct, else 0.0."""
+
+WORLD_REWARD_SCHEMA = _object(
+    {
+        "correct": {
+            "type": "boolean",
+            "description": "whether the action reaches the target now: the object after it "
+            "equals the target, and the target had not been reached before (a held step is "
+            "not correct)",
+        }
+    }
+)
+"""Reward of a world's step: ``{"correct": bool}``; 1.0 only on the step that reaches the
+target, 0.0 on every other step (held steps included)."""
+
+
+def reward_schema(task: Task) -> dict[str, Any]:
+    """The reward answer's schema: a question's or a world's (same key, different meaning)."""
+    return WORLD_REWARD_SCHEMA if task.has_dynamics else REWARD_SCHEMA
+
+
+FEEDBACK_WORDS = ("correct", "wrong")
+WORLD_FEEDBACK_WORDS = ("correct", "held", "wrong")
+"""The feedback a world's next state may show: ``held`` once the target was reached earlier."""
 
 
 def transition_schema(task: Task) -> dict[str, Any]:
-    """Next state: the last action shown (must equal the action taken) and its feedback."""
-    return _object(
-        {
-            "last_action": {"type": "integer", "minimum": 0, "maximum": task.num_actions - 1},
-            "feedback": {"type": "string", "enum": ["correct", "wrong"]},
-        }
-    )
+    """Next state: the last action shown (must equal the action taken) and its feedback; for a
+    world, also the next object (its fields over all objects, ``World.object_schema``)."""
+    properties: dict[str, Any] = {
+        "last_action": {"type": "integer", "minimum": 0, "maximum": task.num_actions - 1}
+    }
+    if task.has_dynamics:
+        properties.update(task.object_schema())
+    words = WORLD_FEEDBACK_WORDS if task.has_dynamics else FEEDBACK_WORDS
+    properties["feedback"] = {"type": "string", "enum": list(words)}
+    return _object(properties)
 
 
 CRITIQUE_SCHEMA = _object(

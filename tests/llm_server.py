@@ -3,6 +3,9 @@
 It serves ``POST /v1/chat/completions`` and ``POST /v1/messages`` on 127.0.0.1 (port 0) and
 answers by computing the task's rules from the ``<state_json>`` / ``<request>`` / ``<proposal>``
 blocks of the prompt, so answers are right (or deliberately wrong with the fault ``"lie"``).
+For a world, a lie is a wrong next object (the feedback stays right); ``"lie_feedback"`` is the
+right next object with wrong feedback; ``"off_level"`` and ``"off_split"`` answer an instance
+request with a (start, target) pair outside the requested level or split.
 Faults are taken from ``server.script`` (one per request, in order), then ``server.default``.
 """
 
@@ -18,11 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from wmil_envs import make_task
+from teachers.prompts import task_config
+from wmil_envs import make_task, vocab
 
 FAULTS = (
     "ok",
     "lie",
+    "lie_feedback",
+    "off_level",
+    "off_split",
     "429",
     "500",
     "400",
@@ -48,11 +55,51 @@ def _task(config: dict):
     return make_task(config["name"], **kwargs)
 
 
-def rule_answer(name: str, user: str, lie: bool) -> dict:
-    """The answer the rules give to a prompt of kind ``name`` (or a wrong one if ``lie``)."""
+def world_answer(name: str, task, state: dict, user: str, fault: str) -> dict:
+    """A world's reward or transition answer from the prompt's state, with ``fault``'s lie."""
+    one = {k: np.asarray([v]) for k, v in state["fields"].items()}
+    action = np.asarray([int(_block("agent_action", user))])
+    if name == "reward":
+        return {"correct": bool(task.reward(one, action)[0]) != (fault == "lie")}
+    success = np.asarray([float(_block("reward", user)) > 0.9])
+    after, target = task.ids(task.transition(one, action))
+    if fault == "lie":  # the next object's id plus one: always a different object
+        after = (after + 1) % task.num_objects
+    next_object = task.decode(after)
+    word = {task.held: "held", vocab.CORRECT: "correct", vocab.WRONG: "wrong"}
+    feedback = word[int(task.feedback(one, action, success)[0])]
+    if fault == "lie_feedback":
+        feedback = "wrong" if feedback != "wrong" else "correct"
+    return {
+        "last_action": int(action[0]),
+        **{k: int(v[0]) for k, v in next_object.items()},
+        "feedback": feedback,
+    }
+
+
+def world_instance_outside(task, level: int, seed: int, fault: str) -> dict:
+    """A (start, target) pair outside the requested level (``off_level``: another level's
+    pair, same split) or split (``off_split``: the other split's pair, same level)."""
+    if fault == "off_split":
+        other = "test" if task.split == "train" else "train"
+        pairs = _task({**task_config(task), "split": other}).pairs(level)
+    else:
+        inside = {tuple(p) for p in task.pairs(level).tolist()}
+        pairs = np.array([p for p in task.pairs(task.max_level).tolist() if tuple(p) not in inside])
+    start, target = pairs[np.random.default_rng(seed).integers(len(pairs))]
+    fields = task.instance(np.asarray([start]), np.asarray([target]))
+    answer = int(task.answer(fields)[0])
+    return {**{k: int(v[0]) for k, v in fields.items()}, "answer": answer}
+
+
+def rule_answer(name: str, user: str, fault: str = "ok") -> dict:
+    """The answer the rules give to a prompt of kind ``name`` (or a wrong one, by ``fault``)."""
+    lie = fault == "lie"
     if name in ("reward", "transition"):
         state = json.loads(_block("state_json", user))
         task = _task(state["task"])
+        if task.has_dynamics:
+            return world_answer(name, task, state, user, fault)
         action = int(_block("agent_action", user))
         if name == "reward":
             one = {k: np.asarray([v]) for k, v in state["fields"].items()}
@@ -62,6 +109,8 @@ def rule_answer(name: str, user: str, lie: bool) -> dict:
         return {"last_action": action, "feedback": "correct" if correct != lie else "wrong"}
     request = json.loads(_block("request", user))
     task = _task(request["task"])
+    if name == "instance" and fault in ("off_level", "off_split") and task.has_dynamics:
+        return world_instance_outside(task, request["level"], request["seed"], fault)
     if name == "instance":
         fields = task.generate(np.random.default_rng(request["seed"]), 1, request["level"])
         answer = int(task.answer(fields)[0])
@@ -174,7 +223,7 @@ class FakeLLMServer:
         else:
             name = body["response_format"]["json_schema"]["name"]
             user = body["messages"][-1]["content"]
-        answer = rule_answer(name, user, lie=fault == "lie")
+        answer = rule_answer(name, user, fault)
         if fault == "schema":
             answer = {"bogus": 1}
         if anthropic:

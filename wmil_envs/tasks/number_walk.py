@@ -91,6 +91,9 @@ class NumberWalk(World):
         low, high = self.levels[level]["numbers"]
         return np.arange(low, high + 1)
 
+    def object_schema(self) -> dict[str, dict[str, Any]]:
+        return {"number": integer_field(0, 99, "the number")}
+
     def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
         low, high = self.levels[level]["numbers"]
         return {

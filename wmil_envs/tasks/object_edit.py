@@ -150,6 +150,12 @@ class ObjectEdit(World):
                 keep &= obj[name] == 0  # small, plain
         return ids[keep]
 
+    def object_schema(self) -> dict[str, dict[str, Any]]:
+        return {
+            name: enum_field(range(len(values)), f"the object's {name}: {numbered(values)}")
+            for name, values in ATTRIBUTES.items()
+        }
+
     def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
         varying = self.levels[level]["varying"]
         schema = {}

@@ -120,6 +120,11 @@ class World(Task):
         """Ids of the objects starts and targets are drawn from at ``level``."""
         raise NotImplementedError
 
+    def object_schema(self) -> dict[str, dict[str, Any]]:
+        """JSON schema of one object's fields over ALL objects (not one level's): what an LLM
+        parent may give as the next object."""
+        raise NotImplementedError
+
     # --- derived ---
     def min_actions(self, level: int) -> int:
         return self.levels[level]["actions"]
