@@ -1,17 +1,25 @@
 """The native batched environment: many episodes stepped by one numpy call per rule.
 
-Same task rules and parent protocol as the single env, so the two cannot drift apart. Autoreset
-is Gymnasium's ``SAME_STEP`` mode: an episode that ends is replaced in the same ``step`` call;
-``infos["final_obs"]`` (an ``(num_envs, obs_len)`` array) holds every env's observation after
-its action (terminal ones included) and ``infos["final_info"]`` the finished episodes' info,
-with the same keys and ``_key`` masks as Gymnasium's ``SyncVectorEnv`` in that mode. A parent
-with ``stats()`` (an LLM parent's calls, cache hits, disagreements) reports them in
+Same task rules and parent protocol as the single env, so the two cannot drift apart. The
+``autoreset_mode`` argument picks Gymnasium's autoreset mode, with the same observations,
+rewards, flags, info keys and ``_key`` masks as ``SyncVectorEnv`` in that mode:
+
+- ``SAME_STEP`` (default; our trainer's): an episode that ends is replaced in the same ``step``
+  call; ``infos["final_obs"]`` (an ``(num_envs, obs_len)`` array) holds every env's observation
+  after its action and ``infos["final_info"]`` the finished episodes' info.
+- ``NEXT_STEP`` (what RLlib, TorchRL, CleanRL and Gymnasium's vector wrappers expect): the step
+  that ends an episode returns its last observation; the next ``step`` ignores that env's action,
+  starts a new episode and returns its first observation with reward 0.
+- ``DISABLED``: ended envs wait until ``reset(options={"reset_mask": mask})`` restarts them.
+
+A parent with ``stats()`` (an LLM parent's calls, cache hits, disagreements) reports them in
 ``infos["parent"]``, always at the top level since they are shared by all envs.
 """
 
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -48,8 +56,13 @@ class WMILVectorEnv(VectorEnv):
         episode_length: int | None = None,
         parent: Parent | str | None = None,
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        episode_statistics: bool = False,
         **task_kwargs: Any,
     ):
+        """``episode_statistics=True`` adds ``infos["episode"]`` (return ``r``, length ``l``,
+        seconds ``t``, ``success``) when episodes end, as ``RecordEpisodeStatistics`` does: use
+        it instead of that wrapper with gymnasium < 1.4, whose wrapper misreads SAME_STEP envs."""
         try:
             num_envs = operator.index(num_envs)
         except TypeError:
@@ -57,6 +70,9 @@ class WMILVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs={num_envs} must be >= 1")
         self.num_envs = num_envs
+        self.autoreset_mode = _check_autoreset_mode(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.episode_statistics = bool(episode_statistics)
         self.task = self.task_class(num_actions=num_actions, **task_kwargs)
         self.parent = resolve_parent(parent)
         self._fixed_length = check_episode_length(episode_length)
@@ -126,28 +142,80 @@ class WMILVectorEnv(VectorEnv):
         inverse[order] = np.arange(len(order))
         return _concatenate(parts).take(inverse)
 
+    # --- seeds --------------------------------------------------------------------------------
+    def _seed(self, seed: int | Sequence[int | None] | None) -> None:
+        """Seed the one generator that draws every env's instances.
+
+        ``seed=s`` and ``seed=[s, s + 1, ..., s + n - 1]`` are the same (as in ``SyncVectorEnv``);
+        any other list of ``num_envs`` seeds seeds the generator from all its entries (a ``None``
+        entry adds fresh entropy). The streams are not ``SyncVectorEnv``'s: there each env has its
+        own generator, here env ``i``'s questions come from the shared one.
+        """
+        if seed is None:
+            return
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} envs")
+            if all(s is None for s in seeds):
+                return
+            entropy = [_check_seed(s) for s in seeds]
+            if entropy != list(range(entropy[0], entropy[0] + self.num_envs)):
+                self.np_random = np.random.default_rng(np.random.SeedSequence(entropy))
+                return
+            seed = entropy[0]
+        super().reset(seed=_check_seed(seed))
+
+    # --- episodes -----------------------------------------------------------------------------
     def reset(
-        self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
     ):
-        if isinstance(seed, (list, tuple)):
-            seed = seed[0]  # one generator drives the whole batch
-        super().reset(seed=seed)
+        """Start new episodes: all envs, or those in ``options["reset_mask"]`` (a boolean array,
+        as in Gymnasium; the way to restart ended envs when ``autoreset_mode`` is DISABLED)."""
+        options = dict(options or {})
+        reset_mask = _check_reset_mask(options.pop("reset_mask", None), self.num_envs)
+        if reset_mask is not None and self._states is None:
+            raise RuntimeError("call reset() without a reset_mask first")
+        self._seed(seed)
         apply_reset_options(self, options)
-        self._states = self._generate(self._levels)
-        self._episode_levels = self._levels.copy()
-        self._horizon = self._level_horizon[self._episode_levels]
-        self._t = np.zeros(self.num_envs, dtype=np.int64)
-        self._episode_success = np.zeros(self.num_envs, dtype=bool)
-        self._steps_to_goal = np.zeros(self.num_envs, dtype=np.int64)
-        self._optimal = self.task.optimal_steps(self._states.fields)
-        all_envs = np.ones(self.num_envs, dtype=bool)
-        info = {
-            "step": self._t.copy(),
-            "_step": all_envs,
-            "difficulty": self._episode_levels.copy(),
-            "_difficulty": all_envs.copy(),
-        }
-        return self._states.to_tensor(), info
+        if reset_mask is None:
+            n = self.num_envs
+            self._states = None
+            self._optimal: np.ndarray | None = None
+            self._episode_levels = self._levels.copy()
+            self._horizon = self._level_horizon[self._episode_levels]
+            self._t = np.zeros(n, dtype=np.int64)
+            self._episode_success = np.zeros(n, dtype=bool)
+            self._steps_to_goal = np.zeros(n, dtype=np.int64)
+            self._return = np.zeros(n, dtype=np.float64)
+            self._started = np.zeros(n, dtype=np.float64)
+            self._ended = np.zeros(n, dtype=bool)  # awaiting a reset (NEXT_STEP, DISABLED)
+            reset_mask = np.ones(n, dtype=bool)
+        self._restart(np.flatnonzero(reset_mask))
+        info = {"step": self._t.copy(), "difficulty": self._episode_levels.copy()}
+        return self._states.to_tensor(), _with_masks(info, reset_mask)
+
+    def _restart(self, rows: np.ndarray) -> None:
+        """New episodes in the envs at ``rows`` (indices in increasing order)."""
+        fresh = self._generate(self._levels[rows])
+        whole = len(rows) == self.num_envs
+        self._states = fresh if whole else self._states.put(rows, fresh)
+        self._t[rows] = 0
+        self._episode_success[rows] = False
+        self._steps_to_goal[rows] = 0
+        self._return[rows] = 0.0
+        self._started[rows] = time.perf_counter()
+        self._ended[rows] = False
+        self._episode_levels[rows] = self._levels[rows]
+        self._horizon[rows] = self._level_horizon[self._episode_levels[rows]]
+        optimal = self.task.optimal_steps(fresh.fields)
+        if optimal is not None:
+            if self._optimal is None:
+                self._optimal = np.zeros(self.num_envs, dtype=np.int64)
+            self._optimal[rows] = optimal
 
     def _check_actions(self, actions: Any) -> np.ndarray:
         actions = np.asarray(actions)
@@ -165,57 +233,68 @@ class WMILVectorEnv(VectorEnv):
             )
         return actions.astype(np.int64, copy=False)
 
+    def _advance(self, actions: np.ndarray, rows: np.ndarray | None):
+        """Apply ``actions`` in the envs at ``rows`` (all when None). Returns their rewards,
+        observations after the action, terminated flags and step info."""
+        at = slice(None) if rows is None else rows
+        states = self._states if rows is None else self._states.take(rows)
+        actions = actions[at]
+        rewards = np.asarray(self.parent.reward(states, actions), dtype=np.float64)
+        if not ((rewards >= 0.0) & (rewards <= 1.0)).all():
+            raise ValueError(f"parent {self.parent!r} gave rewards outside [0, 1]: {rewards}")
+        after = self.parent.transition(states, actions, rewards)
+        self._states = after if rows is None else self._states.put(rows, after)
+        success = rewards > SUCCESS_THRESHOLD
+        self._t[at] += 1
+        t = self._t[at]
+        first = success & ~self._episode_success[at]
+        self._steps_to_goal[at] = np.where(first, t, self._steps_to_goal[at])
+        self._episode_success[at] |= success
+        self._return[at] += rewards
+        info = {
+            "success": success,
+            "episode_success": self._episode_success[at].copy(),
+            "steps_to_goal": self._steps_to_goal[at].copy(),
+            "step": t.copy(),
+            "difficulty": self._episode_levels[at].copy(),
+            "reward_goal": rewards.copy(),
+        }
+        if self._optimal is not None:
+            info["optimal_steps"] = self._optimal[at].copy()
+        if hasattr(self.parent, "stats"):
+            info["parent"] = self.parent.stats()
+        return rewards, after.to_tensor(), t >= self._horizon[at], info
+
     def step(self, actions: Any):
         if self._states is None:
             raise RuntimeError("call reset() before step()")
         actions = self._check_actions(actions)
-        rewards = np.asarray(self.parent.reward(self._states, actions), dtype=np.float64)
-        if not ((rewards >= 0.0) & (rewards <= 1.0)).all():
-            raise ValueError(f"parent {self.parent!r} gave rewards outside [0, 1]: {rewards}")
-        states = self.parent.transition(self._states, actions, rewards)
-        success = rewards > SUCCESS_THRESHOLD
-        self._t += 1
-        first = success & ~self._episode_success
-        self._steps_to_goal[first] = self._t[first]
-        self._episode_success |= success
-        step_info = {
-            "success": success,
-            "episode_success": self._episode_success.copy(),
-            "steps_to_goal": self._steps_to_goal.copy(),
-            "step": self._t.copy(),
-            "difficulty": self._episode_levels.copy(),
-            "reward_goal": rewards.copy(),
-        }
-        if self._optimal is not None:
-            step_info["optimal_steps"] = self._optimal.copy()
-        if hasattr(self.parent, "stats"):
-            step_info["parent"] = self.parent.stats()
-        terminated = self._t >= self._horizon
-        next_obs = states.to_tensor()
-        if not terminated.any():
-            self._states = states
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        if self._ended.any():
+            if self.autoreset_mode == AutoresetMode.DISABLED:
+                raise RuntimeError(
+                    f"envs {np.flatnonzero(self._ended).tolist()} have ended; with "
+                    "autoreset_mode=DISABLED restart them with "
+                    "reset(options={'reset_mask': terminated}) before stepping"
+                )
+            obs, rewards, terminated, infos = self._step_next_to_resets(actions)
+            return obs, rewards, terminated, truncated, infos
+        rewards, next_obs, terminated, step_info = self._advance(actions, None)
+        statistics = self._statistics(terminated)
+        if not terminated.any() or self.autoreset_mode != AutoresetMode.SAME_STEP:
+            self._ended = terminated.copy()
             infos = _with_masks(step_info, np.ones(self.num_envs, dtype=bool))
-            return next_obs, rewards, terminated, np.zeros(self.num_envs, dtype=bool), infos
+            return next_obs, rewards, terminated, truncated, {**infos, **statistics}
 
-        # Autoreset (same step): finished episodes start anew; their info moves to final_info.
+        # SAME_STEP: finished episodes start anew in this call; their info moves to final_info.
         running = ~terminated
-        if not running.any():
-            done = slice(None)
-            self._states = self._generate(self._levels)
-            obs = self._states.to_tensor()
-        else:
-            done = np.flatnonzero(terminated)
-            fresh = self._generate(self._levels[done])
-            self._states = states.put(done, fresh)
+        done = np.flatnonzero(terminated)
+        self._restart(done)
+        if running.any():
             obs = next_obs.copy()
-            obs[done] = fresh.to_tensor()
-        self._t[done] = 0
-        self._episode_success[done] = False
-        self._steps_to_goal[done] = 0
-        self._episode_levels[done] = self._levels[done]
-        self._horizon[done] = self._level_horizon[self._episode_levels[done]]
-        if self._optimal is not None:
-            self._optimal[done] = self.task.optimal_steps(self._states.take(done).fields)
+            obs[done] = self._states.take(done).to_tensor()
+        else:
+            obs = self._states.to_tensor()
         # like SyncVectorEnv: finished envs report their new episode's reset info at top level
         infos = _with_masks(step_info, running) if running.any() else {}
         infos["step"] = self._t.copy()  # reset envs report step 0, like SyncVectorEnv
@@ -228,7 +307,46 @@ class WMILVectorEnv(VectorEnv):
         infos["_final_obs"] = terminated.copy()
         infos["final_info"] = _with_masks(step_info, terminated)
         infos["_final_info"] = terminated.copy()
-        return obs, rewards, terminated, np.zeros(self.num_envs, dtype=bool), infos
+        return obs, rewards, terminated, truncated, {**infos, **statistics}
+
+    def _step_next_to_resets(self, actions: np.ndarray):
+        """NEXT_STEP autoreset: the envs that ended last step start anew (reward 0, their
+        reset info, ``actions`` ignored there) while the others step."""
+        resetting = self._ended.copy()
+        stepping = np.flatnonzero(~resetting)
+        obs = np.empty(self.observation_space.shape, dtype=np.int64)
+        rewards = np.zeros(self.num_envs, dtype=np.float64)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        infos: dict[str, Any] = {}
+        statistics: dict[str, Any] = {}
+        if stepping.size:
+            step_rewards, step_obs, step_done, step_info = self._advance(actions, stepping)
+            obs[stepping], rewards[stepping], terminated[stepping] = step_obs, step_rewards, step_done
+            statistics = self._statistics(terminated)
+            infos = _with_masks(_scatter(step_info, stepping, self.num_envs), ~resetting)
+        self._restart(np.flatnonzero(resetting))
+        obs[resetting] = self._states.take(np.flatnonzero(resetting)).to_tensor()
+        self._ended = terminated.copy()
+        infos["step"] = self._t.copy()  # reset envs report step 0, like SyncVectorEnv
+        infos["_step"] = np.ones(self.num_envs, dtype=bool)
+        infos["difficulty"] = self._episode_levels.copy()
+        infos["_difficulty"] = np.ones(self.num_envs, dtype=bool)
+        return obs, rewards, terminated, {**infos, **statistics}
+
+    def _statistics(self, terminated: np.ndarray) -> dict[str, Any]:
+        """With ``episode_statistics=True``: the ended episodes' return, length, seconds and
+        success where gymnasium's ``RecordEpisodeStatistics`` puts them (``infos["episode"]``,
+        mask ``infos["_episode"]``), in every autoreset mode."""
+        if not self.episode_statistics or not terminated.any():
+            return {}
+        elapsed = np.round(time.perf_counter() - self._started, 6)
+        episode = {
+            "r": np.where(terminated, self._return, 0.0),
+            "l": np.where(terminated, self._t, 0),
+            "t": np.where(terminated, elapsed, 0.0),
+            "success": terminated & self._episode_success,
+        }
+        return {"episode": episode, "_episode": terminated.copy()}
 
     @property
     def horizons(self) -> np.ndarray:
@@ -271,6 +389,53 @@ def _with_masks(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.n
         if not isinstance(value, dict):  # "parent": the parent's counters, shared by all envs
             out["_" + key] = mask.copy()
     return out
+
+
+def _scatter(info: dict[str, Any], rows: np.ndarray, num_envs: int) -> dict[str, Any]:
+    """Info of the envs at ``rows`` spread over arrays of all ``num_envs`` envs (zeros elsewhere)."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            out[key] = value
+        else:
+            out[key] = np.zeros((num_envs, *value.shape[1:]), dtype=value.dtype)
+            out[key][rows] = value
+    return out
+
+
+def _check_seed(seed: Any) -> int:
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise TypeError(f"a seed must be a non-negative integer or None, got {seed!r}") from None
+    if value < 0:
+        raise ValueError(f"a seed must be a non-negative integer, got {value}")
+    return value
+
+
+def _check_reset_mask(mask: Any, num_envs: int) -> np.ndarray | None:
+    """``options["reset_mask"]`` as Gymnasium's ``SyncVectorEnv`` checks it."""
+    if mask is None:
+        return None
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (num_envs,):
+        raise ValueError(
+            f"options['reset_mask'] must be a boolean numpy array of shape ({num_envs},), "
+            f"got {mask!r}"
+        )
+    if not mask.any():
+        raise ValueError("options['reset_mask'] selects no env: set at least one True")
+    return mask.copy()
+
+
+def _check_autoreset_mode(mode: Any) -> AutoresetMode:
+    """An ``AutoresetMode``, its value (``"NextStep"``) or its name in any case (``"next_step"``)."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    for member in AutoresetMode:
+        if isinstance(mode, str) and mode.lower() in (member.name.lower(), member.value.lower()):
+            return member
+    names = [m.name.lower() for m in AutoresetMode]
+    raise ValueError(f"autoreset_mode={mode!r} is not one of {names} (or an AutoresetMode)")
 
 
 def _concatenate(batches: list[StateBatch]) -> StateBatch:
