@@ -321,7 +321,11 @@ class WMILVectorEnv(VectorEnv):
         statistics: dict[str, Any] = {}
         if stepping.size:
             step_rewards, step_obs, step_done, step_info = self._advance(actions, stepping)
-            obs[stepping], rewards[stepping], terminated[stepping] = step_obs, step_rewards, step_done
+            obs[stepping], rewards[stepping], terminated[stepping] = (
+                step_obs,
+                step_rewards,
+                step_done,
+            )
             statistics = self._statistics(terminated)
             infos = _with_masks(_scatter(step_info, stepping, self.num_envs), ~resetting)
         self._restart(np.flatnonzero(resetting))
@@ -392,7 +396,7 @@ def _with_masks(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.n
 
 
 def _scatter(info: dict[str, Any], rows: np.ndarray, num_envs: int) -> dict[str, Any]:
-    """Info of the envs at ``rows`` spread over arrays of all ``num_envs`` envs (zeros elsewhere)."""
+    """Info of the envs at ``rows`` spread over arrays for all envs (zeros elsewhere)."""
     out: dict[str, Any] = {}
     for key, value in info.items():
         if isinstance(value, dict):
@@ -428,7 +432,7 @@ def _check_reset_mask(mask: Any, num_envs: int) -> np.ndarray | None:
 
 
 def _check_autoreset_mode(mode: Any) -> AutoresetMode:
-    """An ``AutoresetMode``, its value (``"NextStep"``) or its name in any case (``"next_step"``)."""
+    """An ``AutoresetMode``, its value (``"NextStep"``) or its name in any case."""
     if isinstance(mode, AutoresetMode):
         return mode
     for member in AutoresetMode:
