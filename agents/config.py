@@ -86,6 +86,10 @@ class Config:
     """torch.set_num_threads; tiny models are fastest single-threaded (0 = leave torch's)."""
 
     # --- model ---
+    episode_memory: int = 1
+    """Observations the model reads: the current one and the episode's ``episode_memory - 1``
+    before it, oldest first (``wmil_envs.VectorEpisodeMemory``), so that with several tries it
+    can see which answers already failed; 1 = the current observation only."""
     hidden_dim: int = 64
     """Transformer width."""
     num_layers: int = 2
@@ -332,7 +336,7 @@ class Config:
             _choice_message("action_head", self.action_head, ACTION_HEADS),
         )
         positive = [
-            "max_steps", "num_envs", "rollout_steps", "hidden_dim",
+            "max_steps", "num_envs", "rollout_steps", "episode_memory", "hidden_dim",
             "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
             "eval_episodes", "success_window", "log_every", "keep_checkpoints",
         ]  # fmt: skip

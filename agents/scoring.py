@@ -17,6 +17,7 @@ from torch.distributions import Categorical
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.concept_tables import answer_lines, concept_details, vq_lines
 from wmil_envs import vocab
+from wmil_envs.memory import VectorEpisodeMemory
 
 MAX_EVAL_ENVS = 1024
 CATEGORY_FIELDS = wmil_envs.tasks.CATEGORY_FIELDS  # field -> value names, from the task registry
@@ -29,7 +30,8 @@ def make_eval_envs(cfg, num_envs: int, difficulty: int | None = None, split: str
         kwargs["difficulty"] = difficulty
     if split is not None:
         kwargs["split"] = split
-    return gym.make_vec(cfg.env_id, num_envs=num_envs, render_mode="ansi", **kwargs)
+    envs = gym.make_vec(cfg.env_id, num_envs=num_envs, render_mode="ansi", **kwargs)
+    return VectorEpisodeMemory(envs, cfg.episode_memory) if cfg.episode_memory > 1 else envs
 
 
 def valid_levels(envs) -> list[int]:
@@ -53,9 +55,9 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
     rounds = math.ceil(episodes / n)
     for r in range(rounds):
         obs, _ = envs.reset(seed=seed if r == 0 else None)
-        fields = {name: np.array(values) for name, values in envs.states.fields.items()}
+        fields = {name: np.array(values) for name, values in envs.unwrapped.states.fields.items()}
         field_rows.append(fields)
-        golds.append(envs.states.answer.copy())
+        golds.append(envs.unwrapped.states.answer.copy())
         first_obs.append(obs.copy())
         category = next((k for k in CATEGORY_FIELDS if k in fields), None)
         lines = [[line] for line in envs.render()] if len(texts) < samples else None

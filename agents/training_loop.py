@@ -55,6 +55,7 @@ from agents.model import AgentModel, parameter_count
 from agents.mvp import mvp_criteria
 from agents.rewards import RewardVector, prediction_rewards
 from agents.scoring import greedy_success
+from wmil_envs.memory import VectorEpisodeMemory
 from wmil_envs.wrappers import VectorCurriculumWrapper
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -110,6 +111,8 @@ class Trainer:
             raise ConfigError("this trainer runs on CPU only for now (device='cpu')")
 
         self.envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
+        if cfg.episode_memory > 1:  # the model reads the episode's last observations
+            self.envs = VectorEpisodeMemory(self.envs, cfg.episode_memory)
         self.curriculum = None
         if cfg.curriculum:
             # checks the levels against this env's task (e.g. its num_actions)

@@ -5,6 +5,7 @@ does the same with no import line.
 """
 
 from wmil_envs.curriculum import CurriculumManager
+from wmil_envs.memory import EpisodeMemory, VectorEpisodeMemory
 from wmil_envs.parent import DeterministicParent, Parent, register_parent
 from wmil_envs.registration import ENV_IDS, TASK_OF_ID, register_envs, register_task
 from wmil_envs.state import State, StateBatch
@@ -20,10 +21,12 @@ __all__ = [
     "CurriculumManager",
     "CurriculumWrapper",
     "DeterministicParent",
+    "EpisodeMemory",
     "Parent",
     "State",
     "StateBatch",
     "VectorCurriculumWrapper",
+    "VectorEpisodeMemory",
     "make_task",
     "register_parent",
     "register_envs",
