@@ -7,8 +7,9 @@ or body a few bytes at a time holds a call for ever, an endless body fills memor
 deadline and a byte cap that every socket operation of a client from :func:`http_client` obeys:
 past the deadline a read or connect times out at once, past the cap a read fails, and the SDK
 turns either into its connection error (a transient fault: retried, then the documented
-fallback). The client also shortens ``Retry-After`` to the wait cap and to what is left of the
-deadline. ``Budget.problem`` says which limit tripped, for the error message.
+fallback). :func:`sdk_client` also cuts the SDK's waits between retries (``Retry-After``, or
+its back-off) to a cap and to what is left of the deadline. ``Budget.problem`` says which
+limit tripped, for the error message.
 
 httpx has no hook for this at the socket level; the client's connection pools are given a
 wrapped network backend (httpcore's public ``NetworkBackend`` interface).
@@ -142,27 +143,11 @@ class _Backend:
         self._inner.sleep(seconds)
 
 
-def http_client(max_retry_wait: float) -> Any:
-    """An ``httpx2.Client`` for an SDK (``http_client=``) whose requests obey :func:`budget`
-    and whose ``Retry-After`` waits are at most ``max_retry_wait`` seconds."""
+def http_client() -> Any:
+    """An ``httpx2.Client`` for an SDK (``http_client=``) whose requests obey :func:`budget`."""
     import httpx2
 
-    def cap_retry_after(response: Any) -> None:
-        limits = _current()
-        cap = max_retry_wait if limits is None else min(max_retry_wait, limits.left())
-        cap = max(cap, 0.001)  # 0 would make the SDK fall back to its own back-off
-        for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-            value = response.headers.get(header)
-            if value is None:
-                continue
-            try:
-                wait = float(value) / scale
-            except ValueError:  # an HTTP date: treat as long
-                wait = float("inf")
-            if not wait <= cap:
-                response.headers[header] = f"{cap * scale:.3f}"
-
-    client = httpx2.Client(follow_redirects=True, event_hooks={"response": [cap_retry_after]})
+    client = httpx2.Client(follow_redirects=True)
     pools = [getattr(t, "_pool", None) for t in [client._transport, *client._mounts.values()]]
     pools = [pool for pool in pools if hasattr(pool, "_network_backend")]
     if not pools:  # httpx changed inside: better no LLM parent than one that can hang
@@ -170,3 +155,19 @@ def http_client(max_retry_wait: float) -> Any:
     for pool in pools:
         pool._network_backend = _Backend(pool._network_backend)
     return client
+
+
+def sdk_client(sdk_class: type, max_retry_wait: float, **settings: Any) -> Any:
+    """An SDK client (``openai.OpenAI``, ``anthropic.Anthropic``) whose requests obey
+    :func:`budget` and whose waits between retries (``Retry-After`` or back-off) are at most
+    ``max_retry_wait`` seconds and never past the deadline."""
+    if not hasattr(sdk_class, "_calculate_retry_timeout"):
+        raise RuntimeError(f"teachers.bounded_http: {sdk_class.__name__} changed its retries")
+
+    class Bounded(sdk_class):
+        def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
+            wait = min(super()._calculate_retry_timeout(*args, **kwargs), max_retry_wait)
+            limits = _current()
+            return wait if limits is None else max(min(wait, limits.left()), 0.0)
+
+    return Bounded(http_client=http_client(), **settings)

@@ -432,7 +432,7 @@ class LLMParent:
                 )
         client = self._get_client()
         with bounded_http.budget(self.deadline, self.max_response_bytes) as limits:
-            answer, error = self._ask_server(client, name, system, user, schema, problem_of)
+            answer, error = self._ask_server(client, name, system, user, schema, problem_of, limits)
         if error is not None:
             return self._give_up(name, error, limits.problem)
         if self.mode == "record":
@@ -453,10 +453,12 @@ class LLMParent:
                     flush=True,
                 )
 
-    def _ask_server(self, client, name, system, user, schema, problem_of):
+    def _ask_server(self, client, name, system, user, schema, problem_of, limits):
         """(answer, None), or (None, the last error) when no usable answer came back."""
         last: Exception | None = None
-        for _ in range(1 + self.invalid_retries):
+        for attempt in range(1 + self.invalid_retries):
+            if attempt and limits.left() <= 0:
+                break  # the deadline also bounds re-asks
             start = time.perf_counter()
             try:
                 answer = self._request(client, name, system, user, schema)
@@ -648,11 +650,12 @@ class OpenAIParent(LLMParent):
                 "vLLM or Ollama accepts any value, e.g. OPENAI_API_KEY=none), or use "
                 "mode='replay' with a recorded cache"
             )
-        return openai.OpenAI(
+        return bounded_http.sdk_client(
+            openai.OpenAI,
+            self.max_retry_wait,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
-            http_client=bounded_http.http_client(self.max_retry_wait),
         )
 
     def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
@@ -721,11 +724,12 @@ class AnthropicParent(LLMParent):
                 "ANTHROPIC_API_KEY is not set; set it in the environment, or use mode='replay' "
                 "with a recorded cache"
             )
-        return anthropic.Anthropic(
+        return bounded_http.sdk_client(
+            anthropic.Anthropic,
+            self.max_retry_wait,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
-            http_client=bounded_http.http_client(self.max_retry_wait),
         )
 
     def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
