@@ -387,7 +387,6 @@ class Config:
             self.target_kl is None or self.target_kl > 0,
             f"target_kl={self.target_kl!r} must be None or > 0",
         )
-        _check_ranges(self)
         if self.algorithm == "ppo":
             _need(self.value_head, "algorithm='ppo' needs value_head=true (GAE uses the values)")
             _need(
@@ -406,6 +405,7 @@ class Config:
             takes = [name for name, cls in TASKS.items() if "relations" in cls.option_names()]
             _need(self.relations is None, f"relations is only for {', '.join(takes)}, not {task}")
         self._validate_curriculum()
+        _check_ranges(self)  # after the specific checks above, whose messages say more
         for level in self.training_levels():
             horizon = self.horizon(level)
             what = (
