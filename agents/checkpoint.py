@@ -1,6 +1,8 @@
 """Checkpoints: written atomically (:mod:`wmil_envs.files`), loaded with
-``torch.load(weights_only=True)``, checked for the WMIL format so that a corrupt or foreign
-file gives a clear error instead of a stack trace from deep inside pickle.
+``torch.load(weights_only=True)``, checked for the WMIL format and against the SHA-256 checksum
+of their payload, so that a corrupt, truncated, empty or foreign file gives a clear error
+instead of a stack trace from deep inside pickle, and bytes flipped inside a tensor never
+resume silently. A save that fails (full disk) says so and leaves the previous file valid.
 
 A training checkpoint (``trainer_payload``) holds everything a resumed run needs to continue
 exactly: the config, the model, the algorithm's state, progress and history, and every random
@@ -9,7 +11,10 @@ generator (torch's, numpy's global one and the env's; ``capture_rng`` / ``restor
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +24,9 @@ import torch
 from wmil_envs.files import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
 
 FORMAT = "wmil-agent-checkpoint"
-VERSION = 2
-"""2: an algorithm's optimiser state is under ``"optimizer"`` (version 1: ``"step"``)."""
+VERSION = 3
+"""3: a ``"checksum"`` of the payload; 2: an algorithm's optimiser state is under
+``"optimizer"`` (version 1: ``"step"``). Versions 1 and 2 load without a checksum check."""
 REQUIRED = ("config", "model", "step")
 
 
@@ -28,9 +34,63 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable, corrupt or not a WMIL agent checkpoint."""
 
 
+def payload_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of everything in ``data`` but its ``"checksum"``: tensors by dtype, shape and
+    bytes, other values by type and repr, dict keys in sorted order."""
+    digest = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            flat = value.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"T{value.dtype}{tuple(value.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+        elif isinstance(value, dict):
+            digest.update(f"D{len(value)}".encode())
+            for key in sorted(value, key=repr):
+                feed(key)
+                feed(value[key])
+        elif isinstance(value, (list, tuple)):
+            digest.update(f"L{len(value)}".encode())
+            for item in value:
+                feed(item)
+        else:
+            digest.update(f"{type(value).__name__}:{value!r};".encode())
+
+    feed({k: v for k, v in data.items() if k != "checksum"})
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    """Write ``payload`` with its checksum, atomically; temp files left by a save that was
+    killed are removed first. A failed write is a CheckpointError saying why (e.g. the disk is
+    full), and the previous file at ``path`` stays as it was."""
+    path = Path(path)
     data = {"format": FORMAT, "version": VERSION, **payload}
-    atomic_write_bytes(path, lambda fh: torch.save(data, fh))
+    data["checksum"] = payload_checksum(data)
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    try:
+        atomic_write_bytes(path, lambda fh: torch.save(data, fh))
+    except (OSError, RuntimeError) as error:
+        raise CheckpointError(_save_failure(path, error)) from None
+
+
+def _save_failure(path: Path, error: Exception) -> str:
+    """Why a checkpoint could not be written, and what to do."""
+    text = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    full = getattr(error, "errno", None) == errno.ENOSPC or "No space" in str(error)
+    if full or (free is not None and free < 64 * 2**20):
+        where = f" ({free / 2**20:.0f} MiB free)" if free is not None else ""
+        reason = f"the disk is full{where}; free some space"
+    else:
+        reason = f"{type(error).__name__}: {text}; check that the directory is writable"
+    kept = " (the previous checkpoint there is unchanged)" if path.exists() else ""
+    return f"cannot write checkpoint {str(path)!r}: {reason}{kept}"
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
@@ -50,30 +110,43 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The checkpoint's contents, or CheckpointError saying what is wrong with the file."""
+    """The checkpoint's contents (and ``"path"``, the file read), or CheckpointError saying
+    what is wrong with the file."""
     path = resolve_checkpoint_path(path)
+    if path.stat().st_size == 0:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is empty (0 bytes): the file is corrupt; resume from "
+            "an older one under checkpoints/"
+        )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt zip, truncated file, foreign pickle, ...
+        detail = (str(error).splitlines() or [""])[0][:200]
         raise CheckpointError(
             f"cannot read checkpoint {str(path)!r}: the file is corrupt or was not written by "
-            f"agents.train ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+            f"agents.train ({type(error).__name__}: {detail})"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(
             f"{str(path)!r} is a PyTorch file but not a WMIL agent checkpoint "
             f"(expected format {FORMAT!r}; write checkpoints with agents.train)"
         )
-    if data.get("version") not in (1, VERSION):
+    if data.get("version") not in (1, 2, VERSION):
         raise CheckpointError(
             f"{str(path)!r} has checkpoint version {data.get('version')!r}; this code reads "
             f"versions 1 to {VERSION}"
+        )
+    if data["version"] >= 3 and data.get("checksum") != payload_checksum(data):
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} fails its checksum: its contents changed after it was "
+            "written (disk or copy corruption); resume from an older one under checkpoints/"
         )
     if data["version"] == 1 and "step" in data.get("algorithm", {}):
         data["algorithm"]["optimizer"] = data["algorithm"].pop("step")
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise CheckpointError(f"{str(path)!r} is incomplete: missing {', '.join(missing)}")
+    data["path"] = str(path)  # where it was read from, for the messages of later checks
     return data
 
 
@@ -109,8 +182,45 @@ def trainer_payload(trainer) -> dict[str, Any]:
     }
 
 
+def nonfinite_weights(weights: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors in ``weights`` holding NaN or inf."""
+    return [
+        name
+        for name, value in weights.items()
+        if torch.is_tensor(value) and value.is_floating_point() and not value.isfinite().all()
+    ]
+
+
 def restore_trainer(trainer, ck: dict[str, Any]) -> None:
-    """Put a freshly built ``trainer`` (same config) in the state ``ck`` was saved in."""
+    """Put a freshly built ``trainer`` (same config) in the state ``ck`` was saved in; a
+    checkpoint that does not fit (missing keys, weights of another shape, a bad random
+    generator state, NaN weights) is a CheckpointError naming the file and the problem."""
+    from agents.config import ConfigError
+
+    path = ck.get("path", "checkpoint")
+    bad = nonfinite_weights(ck["model"]) if isinstance(ck.get("model"), dict) else []
+    if bad:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} holds NaN or infinite weights ({', '.join(bad[:3])}); "
+            "resume from an older one under checkpoints/"
+        )
+    try:
+        _restore(trainer, ck)
+    except ConfigError:
+        raise
+    except KeyError as error:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} cannot be resumed: it lacks the key {error}"
+        ) from None
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as error:
+        detail = (str(error).splitlines() or [""])[0][:200]
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} cannot be resumed: it does not fit its config "
+            f"({type(error).__name__}: {detail})"
+        ) from None
+
+
+def _restore(trainer, ck: dict[str, Any]) -> None:
     trainer.model.load_state_dict(ck["model"])
     trainer.algo.load_state_dict(ck["algorithm"])
     trainer.step, trainer.updates = int(ck["step"]), int(ck["updates"])

@@ -28,6 +28,7 @@ from agents.config import (
     FIELD_NAMES,
     FIELD_TYPES,
     INT_LIST,
+    RANGES,
     Config,
     ConfigError,
     coerce,
@@ -46,19 +47,46 @@ Hyphens work as well as underscores (--num-envs = --num_envs). Booleans: --flag,
 or --no_flag. Lists: comma-separated (--curriculum_schedule 0,2,4). None: --flag none."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice (YAML itself keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (it is given twice)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """The mapping in a YAML config file ({} for an empty file); a ConfigError if it is none."""
+    """The mapping in a YAML config file; a ConfigError (naming the file) if it is missing,
+    not UTF-8 text, not valid YAML, empty, not a mapping, or gives a key twice."""
+    name = repr(str(path))
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader)
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        raise ConfigError(f"config file {name} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {name} is a directory; give a YAML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config file {name} is not UTF-8 text (byte {error.start}); give a YAML file"
+        ) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+        text = " ".join(str(error).split())  # one line
+        raise ConfigError(f"config file {name} is not valid YAML: {text}") from None
     if data is None:
-        return {}
+        raise ConfigError(
+            f"config file {name} is empty; give it config keys, or leave out --config to "
+            "train with the defaults"
+        )
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of keys to values")
+        raise ConfigError(f"config file {name} must hold a mapping of keys to values")
     return data
 
 
@@ -137,7 +165,9 @@ def config_parser(
         for name, doc in docs.items():
             kind, _ = FIELD_TYPES[name]
             default = _default_text(getattr(defaults, name))
-            help_text = f"{doc} (default: {default})".lstrip().replace("%", "%%")
+            low, high = RANGES.get(name, (None, None))
+            bounds = f" (allowed: {low:,}..{high:,})" if name in RANGES else ""
+            help_text = f"{doc} (default: {default}){bounds}".lstrip().replace("%", "%%")
             if kind is bool:
                 group.add_argument(f"--{name}", nargs="?", const="true", metavar=METAVARS[kind],
                                    help=help_text)  # fmt: skip

@@ -46,6 +46,10 @@ class Config:
     the question tasks; each level's horizon for the worlds)."""
     parent: str = "deterministic"
     """deterministic, openai:MODEL, anthropic:MODEL or replay:PATH (passed to the env)."""
+    max_fallback_rate: float | None = None
+    """LLM parents: stop the run (after a checkpoint) once the parent has fallen back to the
+    rules for more than this fraction of its answers, in [0, 1]; None = never stop (a warning
+    is printed at the first fallback either way)."""
     relations: list[str] | None = None
     """numeric_relation only: the relations to ask about (None = all)."""
     split: str | None = None
@@ -405,6 +409,7 @@ class Config:
             takes = [name for name, cls in TASKS.items() if "relations" in cls.option_names()]
             _need(self.relations is None, f"relations is only for {', '.join(takes)}, not {task}")
         self._validate_curriculum()
+        _check_ranges(self)  # after the specific checks above, whose messages say more
         for level in self.training_levels():
             horizon = self.horizon(level)
             what = (
@@ -447,6 +452,56 @@ def _field_types() -> dict[str, tuple[type, bool]]:
 
 FIELD_TYPES = _field_types()
 FIELD_NAMES = tuple(FIELD_TYPES)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sane ranges: beyond them a run exhausts memory or never ends (``--help`` shows them)
+
+RANGES: dict[str, tuple[float, float]] = {
+    # environment
+    "num_actions": (2, 100_000), "difficulty": (0, 1_000), "episode_length": (1, 10_000),
+    "max_fallback_rate": (0.0, 1.0), "curriculum_window": (1, 10_000_000),
+    "curriculum_min_episodes": (0, 10**9), "curriculum_max_level": (0, 1_000),
+    # run
+    "seed": (0, 2**32 - 1), "max_steps": (1, 10**12), "num_envs": (1, 65_536),
+    "rollout_steps": (1, 100_000), "torch_threads": (0, 1_024),
+    # model
+    "hidden_dim": (1, 8_192), "num_layers": (1, 128), "num_heads": (1, 1_024),
+    "ff_dim": (1, 65_536), "vq_codes": (1, 65_536), "vq_commitment": (0.0, 1e6),
+    # optimisation
+    "learning_rate": (0.0, 10.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 1e3),
+    "max_grad_norm": (0.0, 1e6), "entropy_coef": (0.0, 1e6), "world_model_coef": (0.0, 1e6),
+    "vq_coef": (0.0, 1e6), "value_coef": (0.0, 1e6), "clip_coef": (0.0, 1e6),
+    "update_epochs": (1, 1_000), "num_minibatches": (1, 1_000_000), "target_kl": (0.0, 1e6),
+    "goal_weight": (0.0, 1e6), "pred_weight": (0.0, 1e6), "cons_weight": (0.0, 1e6),
+    "grokfast_lamb": (0.0, 1e6),
+    # logging, evaluation, checkpoints
+    "eval_every": (0, 10**12), "eval_episodes": (1, 1_000_000), "checkpoint_every": (0, 10**12),
+    "keep_checkpoints": (1, 1_000), "success_window": (1, 10_000_000), "log_every": (1, 10**9),
+}  # fmt: skip
+"""key -> (lowest, highest) allowed value; keys in [0, 1] and the like are checked in
+``Config.validate`` directly."""
+
+MAX_PARAMETERS = 200_000_000
+"""The largest model ``validate`` accepts (about 3 GB with Adam's state, in float32)."""
+
+
+def _check_ranges(cfg: Config) -> None:
+    for name, (low, high) in RANGES.items():
+        value = getattr(cfg, name)
+        if value is not None and not (low <= value <= high and math.isfinite(value)):
+            raise ConfigError(
+                f"{name}={value!r} is outside its allowed range {low:,}..{high:,} (beyond it "
+                "a run exhausts memory, never ends or diverges; see --help)"
+            )
+    h, ff = cfg.hidden_dim, cfg.ff_dim or 4 * cfg.hidden_dim
+    estimate = cfg.num_layers * (4 * h * h + 2 * h * ff) + cfg.vq_codes * h
+    _need(
+        estimate <= MAX_PARAMETERS,
+        f"the model would have about {estimate:,} parameters (hidden_dim={h}, ff_dim={ff}, "
+        f"num_layers={cfg.num_layers}, vq_codes={cfg.vq_codes}), more than the "
+        f"{MAX_PARAMETERS:,} this trainer allows; make it smaller",
+    )
 
 
 def _need(condition: bool, message: str) -> None:
@@ -548,6 +603,7 @@ def _check_types(cfg: Config) -> None:
 
 __all__ = [
     "ACTION_HEADS",
+    "RANGES",
     "ALGORITHMS",
     "Config",
     "ConfigError",

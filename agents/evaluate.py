@@ -24,7 +24,13 @@ import argparse
 import json
 import sys
 
-from agents.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, model_weights
+from agents.checkpoint import (
+    CheckpointError,
+    atomic_write_text,
+    load_checkpoint,
+    model_weights,
+    nonfinite_weights,
+)
 from agents.config import SPLIT_TASKS, ConfigError, config_from_dict
 
 
@@ -55,6 +61,12 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     probe = gym.make_vec(cfg.env_id, num_envs=1, **cfg.env_kwargs())
     model = build_model(cfg, probe)
     probe.close()
+    bad = nonfinite_weights(model_weights(ck, use_ema))
+    if bad:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} holds NaN or infinite weights ({', '.join(bad[:3])}); "
+            "evaluate an older one under checkpoints/"
+        )
     try:
         model.load_state_dict(model_weights(ck, use_ema))
     except RuntimeError as error:
@@ -106,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes} must be >= 1")
     from agents.scoring import format_report
+    from wmil_envs.files import check_output_file
 
     try:
+        if args.json:  # before the evaluation, which may take minutes
+            check_output_file(args.json, "--json file")
         result = evaluate_checkpoint(args.checkpoint, args.episodes, args.split, args.difficulty,
                                      args.samples, args.seed, not args.no_ema)  # fmt: skip
     except (CheckpointError, ConfigError, ValueError) as error:

@@ -16,30 +16,44 @@ level history, each change with its env step and CPU seconds) and ``target_greed
 
 Flags override the config file, which overrides the defaults (``agents.config.Config``, whose
 field docstrings are the help below). ``--max_steps`` counts environment steps over all vector
-envs. Ctrl-C stops at the end of the current update and writes a checkpoint that ``--resume``
-continues from exactly.
+envs. Ctrl-C, or SIGTERM (what Slurm, Kubernetes and Ray send), stops at the end of the current
+update and writes a checkpoint that ``--resume`` continues from exactly (exit status 0 after
+Ctrl-C, 143 after SIGTERM).
+
+A run directory belongs to one run: a new run refuses a directory that holds any file of
+another (even one killed before its first checkpoint). ``--resume RUN`` (or ``RUN/checkpoint.pt``,
+``RUN/checkpoints/step_*.pt``) continues in RUN; ``--resume`` from any other file continues
+into ``--run_dir`` (a new or empty directory) or a new default one, never into the file's
+folder. Exit status: 2 for a bad config, checkpoint or output place, 1 when training stopped on
+an error (a failed save, a diverging loss, too many LLM fallbacks), 143 after SIGTERM.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
 from agents.checkpoint import CheckpointError, load_checkpoint
 from agents.cli import config_parser, load_yaml, parse_flags
 from agents.config import ConfigError, config_from_dict
+from wmil_envs.files import check_output_dir
+
+RUN_FILES = ("config.yaml", "summary.json", "checkpoint.pt", "checkpoints", "events.out.tfevents.*")
+"""What a run writes in its directory: any one of them means the directory holds a run."""
 
 FILE_FLAGS = {
     "config": "a YAML file of config keys (FILE.yaml); flags override it",
     "resume": "continue the run in this directory (or from this checkpoint file) exactly where "
-    "it stopped; only a few flags (e.g. --max_steps) may change",
+    "it stopped; only a few flags (e.g. --max_steps) may change; from a file outside a run "
+    "directory, the run continues into --run_dir (new or empty) or a new default directory",
 }
 """The flags that are not config keys."""
 
 
 def build(argv: list[str]):
     """(Trainer, message) from command-line arguments; raises ConfigError / CheckpointError."""
-    from agents.training_loop import Trainer, resume_config
+    from agents.training_loop import Trainer, default_run_dir
 
     values, extra = parse_flags(argv, FILE_FLAGS)
     if "resume" in extra:
@@ -47,26 +61,51 @@ def build(argv: list[str]):
             raise ConfigError(
                 "--config cannot be combined with --resume (the run keeps its config)"
             )
-        run_dir = Path(extra["resume"])
-        checkpoint = load_checkpoint(run_dir)
-        if run_dir.is_file():
-            run_dir = run_dir.parent if run_dir.name == "checkpoint.pt" else run_dir.parent.parent
-        values.pop("run_dir", None)
-        cfg = resume_config(checkpoint, values)
-        cfg.run_dir = str(run_dir)
-        trainer = Trainer(cfg, run_dir, checkpoint=checkpoint)
-        return trainer, f"resuming {run_dir} at step {trainer.step:,}"
+        return resume(Path(extra["resume"]), values)
     base = config_from_dict(load_yaml(extra["config"])) if "config" in extra else None
     cfg = config_from_dict(values, base=base).validate()
-    trainer = Trainer(cfg)
-    existing = [p for p in ("checkpoint.pt", "summary.json") if (trainer.run_dir / p).exists()]
-    if existing:
-        raise ConfigError(
-            f"run directory {str(trainer.run_dir)!r} already holds a run ({', '.join(existing)}); "
-            f"continue it with --resume {trainer.run_dir} or choose another --run_dir"
-        )
-    trainer.cfg.run_dir = str(trainer.run_dir)
-    return trainer, f"training in {trainer.run_dir}"
+    run_dir = Path(cfg.run_dir or default_run_dir(cfg))
+    refuse_other_run(run_dir, f"continue it with --resume {run_dir} or choose another --run_dir")
+    cfg.run_dir = str(check_output_dir(run_dir, "run directory"))
+    return Trainer(cfg, run_dir), f"training in {run_dir}"
+
+
+def resume(source: Path, values: dict):
+    """(Trainer, message) continuing the checkpoint ``source`` (a run directory or a file)."""
+    from agents.training_loop import Trainer, default_run_dir, resume_config
+
+    checkpoint = load_checkpoint(source)
+    home = home_run_dir(source)
+    target = Path(values.pop("run_dir")) if values.get("run_dir") else home
+    values.pop("run_dir", None)
+    cfg = resume_config(checkpoint, values)
+    target = target or default_run_dir(cfg)
+    if home is None or target.resolve() != home.resolve():
+        refuse_other_run(target, "choose a new or empty --run_dir to continue this checkpoint in")
+    cfg.run_dir = str(check_output_dir(target, "run directory"))
+    trainer = Trainer(cfg, target, checkpoint=checkpoint)
+    into = "" if target == home else f" into {target}"
+    return trainer, f"resuming {source}{into} at step {trainer.step:,}"
+
+
+def home_run_dir(source: Path) -> Path | None:
+    """The run directory a checkpoint belongs to: ``source`` itself (a directory), ``RUN`` for
+    ``RUN/checkpoint.pt`` or ``RUN/checkpoints/step_*.pt``; None for any other (loose) file."""
+    if source.is_dir():
+        return source
+    if source.name == "checkpoint.pt":
+        return source.parent
+    if source.parent.name == "checkpoints" and source.match("step_*.pt"):
+        return source.parent.parent
+    return None
+
+
+def refuse_other_run(run_dir: Path, advice: str) -> None:
+    """ConfigError if ``run_dir`` holds files of a run (see RUN_FILES), saying what to do."""
+    found = sorted({p.name for pattern in RUN_FILES for p in run_dir.glob(pattern)})
+    if run_dir.is_dir() and found:
+        shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+        raise ConfigError(f"run directory {str(run_dir)!r} already holds a run ({shown}); {advice}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,13 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         config_parser("python -m agents.train", __doc__, FILE_FLAGS).print_help()
         return 0
     from agents.mvp import format_criteria
+    from teachers.cache import CacheMiss
+    from teachers.llm import ParentError
 
     try:
         trainer, message = build(argv)
-    except (ConfigError, CheckpointError, ValueError, TypeError, ImportError) as error:
+    except (ConfigError, CheckpointError, ParentError, ValueError, TypeError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from agents.model import parameter_count
+    from agents.training_loop import TrainingDiverged
 
     cfg = trainer.cfg
     print(
@@ -89,13 +131,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{parameter_count(trainer.model):,} parameters, {cfg.max_steps:,} steps",
         flush=True,
     )
-    summary = trainer.train()
+    try:
+        summary = trainer.train()
+    except (CheckpointError, TrainingDiverged, ParentError, CacheMiss, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if not summary["finished"]:
         print(
-            f"stopped at step {summary['steps']:,}; continue with: "
+            f"stopped at step {summary['steps']:,} ({trainer.stop_reason}); continue with: "
             f"python -m agents.train --resume {trainer.run_dir}"
         )
     print(format_criteria(summary))
+    if trainer.stop_signal == signal.SIGTERM:
+        return 128 + signal.SIGTERM  # 143: what schedulers expect of a job ended by SIGTERM
+    if not summary["finished"] and trainer.stop_signal is None:
+        print(f"error: {trainer.stop_reason}", file=sys.stderr)
+        return 1
     return 0
 
 

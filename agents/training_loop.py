@@ -25,6 +25,13 @@ that follow. Its state is in every checkpoint; its level changes, with the env s
 wall seconds of each, go to ``summary.json`` (``curriculum.history``). At the end, a greedy
 evaluation at the target level (the curriculum's top level, else ``difficulty``) gives
 ``target_greedy_success``.
+
+Stops. Ctrl-C or SIGTERM (``_StopFlag``): the update finishes, a checkpoint is written, and
+``stop_reason`` says why. An LLM parent that falls back to the rules for more than
+``max_fallback_rate`` of its answers stops the run the same way (a warning is printed at the
+first fallback in any case; its counters go to ``summary.json`` as ``parent``). A loss, logit or
+weight that becomes NaN or infinite raises :class:`TrainingDiverged` before anything is saved,
+so the last checkpoint stays the last good one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -61,8 +69,12 @@ from wmil_envs.wrappers import VectorCurriculumWrapper
 EVAL_SEED_OFFSET = 1_000_003
 RESUME_OVERRIDABLE = (
     "max_steps", "eval_every", "eval_episodes", "checkpoint_every", "keep_checkpoints",
-    "log_every", "progress", "torch_threads",
+    "log_every", "progress", "torch_threads", "max_fallback_rate",
 )  # fmt: skip
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss, logit or weight became NaN or infinite; the message names the step and cause."""
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -144,6 +156,10 @@ class Trainer:
         self.elapsed = 0.0  # wall seconds of training, over all resumes
         self.cpu_seconds = 0.0  # CPU seconds of this process's training, over all resumes
         self._clock: tuple[float, float] | None = None  # (wall, cpu) at the start of train()
+        self.stop_reason: str | None = None  # why train() stopped before max_steps
+        self.stop_signal: int | None = None  # the signal that stopped it (SIGINT, SIGTERM)
+        self.parent_stats: dict[str, float] | None = None  # the LLM parent's last counters
+        self._warned_fallback = False
         if checkpoint is not None:
             restore_trainer(self, checkpoint)
 
@@ -202,6 +218,8 @@ class Trainer:
         for t in range(T):
             obs_t = torch.as_tensor(obs)
             out = self.model(obs_t)
+            if torch.isnan(out.logits).any():
+                self._diverged("the policy's logits")
             dist = Categorical(logits=out.logits)
             actions = self.algo.act(out)
             entropies.append(dist.entropy().mean().item())
@@ -278,6 +296,11 @@ class Trainer:
             self.algo.optimizer.set_lr((1.0 - self.step / cfg.max_steps) * cfg.learning_rate)
         rollout, info = self.collect()
         metrics = self.algo.update(rollout)
+        bad = [k for k, v in metrics.items() if k.startswith("losses/") and not math.isfinite(v)]
+        if bad:
+            self._diverged(f"the loss {bad[0]}")
+        if not all(p.isfinite().all() for p in self.model.parameters()):
+            self._diverged("the weights")
         seconds = time.perf_counter() - start
         self.step += cfg.steps_per_update
         self.updates += 1
@@ -294,6 +317,40 @@ class Trainer:
             metrics.get("world_model/token_error", math.nan)
         )
         return UpdateResult(self.step, metrics, info, rate, seconds)
+
+    def _diverged(self, what: str) -> None:
+        cfg = self.cfg
+        raise TrainingDiverged(
+            f"training diverged at step {self.step:,}: {what} became NaN or infinite; the "
+            f"learning rate ({cfg.learning_rate:g}) is probably too high (or adam_eps "
+            f"{cfg.adam_eps:g} too small, max_grad_norm {cfg.max_grad_norm:g} too large); "
+            f"nothing was saved, so {self.run_dir / 'checkpoint.pt'} is the last good "
+            "checkpoint; start again with a lower learning_rate"
+        )
+
+    def _watch_parent(self, stats: dict[str, Any] | None) -> str | None:
+        """Warn once when the LLM parent falls back to the rules; the reason to stop when its
+        fallback rate is above ``max_fallback_rate``."""
+        if not isinstance(stats, dict) or "fallbacks" not in stats:
+            return None
+        self.parent_stats = dict(stats)
+        fallbacks, asked = stats["fallbacks"], stats.get("asked", 0.0)
+        if not fallbacks:
+            return None
+        rate = fallbacks / asked if asked else 1.0
+        text = (
+            f"the LLM parent ({self.cfg.parent}) fell back to the rules for {fallbacks:.0f} of "
+            f"{asked:.0f} answers ({rate:.0%}; {stats.get('errors', 0):.0f} server errors, "
+            f"{stats.get('invalid', 0):.0f} unusable answers)"
+        )
+        if not self._warned_fallback:
+            self._warned_fallback = True
+            print(f"\nwarning: {text}; the counters go to summary.json ('parent'); set "
+                  "max_fallback_rate to stop such a run", file=sys.stderr, flush=True)  # fmt: skip
+        limit = self.cfg.max_fallback_rate
+        if limit is not None and rate > limit:
+            return f"{text}, above max_fallback_rate={limit:g}; check the server, then resume"
+        return None
 
     def iterate(self) -> Iterator[UpdateResult]:
         """Updates until ``max_steps``, yielding after each, so that a caller (the benchmark
@@ -324,10 +381,11 @@ class Trainer:
         metrics: dict[str, float] = {}
         target: dict[str, Any] | None = None
         try:
-            while self.step < cfg.max_steps and not stop.requested:
+            while self.step < cfg.max_steps and not stop.requested and stop.reason is None:
                 self._maybe_eval(writer, spu)
                 result = self.update()
                 metrics = result.metrics
+                stop.reason = self._watch_parent(result.rollout["parent"]) or stop.reason
                 if self.updates % cfg.log_every == 0:
                     sps = (self.step - start_step) / max(time.perf_counter() - start_time, 1e-9)
                     self._log(writer, result, sps)
@@ -345,6 +403,7 @@ class Trainer:
         finally:
             bar.close()
             stop.restore()
+        self.stop_reason, self.stop_signal = stop.reason, stop.signal
         finished = self.step >= cfg.max_steps
         if finished:
             every = cfg.eval_every
@@ -479,6 +538,8 @@ class Trainer:
             "curriculum_level": self.level,
             "curriculum": self.curriculum_summary(),
             "last_metrics": {k: v for k, v in last_metrics.items() if math.isfinite(v)},
+            "stop_reason": None if finished else self.stop_reason,
+            "parent": self.parent_stats,
         }
 
 
@@ -486,23 +547,36 @@ class Trainer:
 
 
 class _StopFlag:
-    """First Ctrl-C: finish the current update, checkpoint and stop. Second: abort."""
+    """First Ctrl-C or SIGTERM (what Slurm, Kubernetes and Ray send before killing a job):
+    finish the current update, checkpoint and stop. A second Ctrl-C aborts; a second SIGTERM
+    changes nothing (the save is under way). ``reason`` may also be set by the trainer."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.requested = False
-        self._previous = None
+        self.signal: int | None = None
+        self.reason: str | None = None
+        self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nstopping at the end of this update (Ctrl-C again to abort)...", flush=True)
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.requested, self.signal = True, signum
+        name = signal.Signals(signum).name
+        self.reason = f"received {name}"
+        again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""
+        print(f"\n{name}: stopping at the end of this update and saving{again}...", flush=True)
 
     def restore(self):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
 
 
 def resume_config(checkpoint: dict[str, Any], overrides: dict[str, Any]) -> Config:

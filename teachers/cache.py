@@ -1,8 +1,9 @@
 """The on-disk answer cache: one JSON file per request, written atomically.
 
 The key is the SHA-256 of the canonical JSON of everything that shapes an answer: provider,
-model, prompt version, role, messages, schema and sampling settings. API keys and base URLs
-are never part of the key or the file. Each entry is ``<dir>/<key[:2]>/<key>.json`` holding
+model, prompt version, role, messages, schema and sampling settings; an LLM parent keeps one
+cache per server (``teachers.llm``: ``<cache_dir>/server-<digest>``). API keys and URLs are
+never part of the key or the file. Each entry is ``<dir>/<key[:2]>/<key>.json`` holding
 ``{"key": ..., "request": {...}, "answer": {...}}``, written atomically
 (:func:`wmil_envs.files.atomic_write_text`), so several processes can share a cache (two writers
 of one key write the same answer; a reader never sees half a file).
@@ -24,7 +25,11 @@ replay: the cache only, a miss is an error (reproducible runs, no network)."""
 
 
 class CacheMiss(LookupError):
-    """Replay mode found no cached answer for a request."""
+    """Replay mode found no cached answer for a request (or a corrupt one)."""
+
+
+class CorruptCacheEntry(ValueError):
+    """A cache file that exists but cannot be read as an entry; the message names it."""
 
 
 def canonical(value: Any) -> str:
@@ -45,14 +50,21 @@ class DiskCache:
         return self.root / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> Any | None:
-        """The cached answer, or None when absent or unreadable (a corrupt file is a miss)."""
+        """The cached answer, None when there is none, CorruptCacheEntry when its file cannot
+        be read as an entry of this key."""
+        path = self.path(key)
         try:
-            with open(self.path(key), encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 entry = json.load(f)
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError) as error:  # includes bad UTF-8 and bad JSON
+            detail = " ".join(str(error).split())[:120]
+            raise CorruptCacheEntry(f"cache file {str(path)!r} is corrupt ({detail})") from None
         if not isinstance(entry, dict) or entry.get("key") != key or "answer" not in entry:
-            return None
+            raise CorruptCacheEntry(
+                f"cache file {str(path)!r} is corrupt (not an entry of key {key})"
+            )
         return entry["answer"]
 
     def put(self, key: str, request: dict[str, Any], answer: Any) -> None:

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from teachers import prompts
-from teachers.cache import MODES
-from teachers.llm import POLICIES, LLMParent
+from teachers.cache import MODES, CacheMiss
+from teachers.llm import POLICIES, LLMParent, ParentError
 from teachers.schemas import CRITIQUE_SCHEMA, instance_problem, instance_schema
-from wmil_envs.files import atomic_write_text
+from wmil_envs.files import atomic_write_text, check_output_file
 from wmil_envs.tasks import SPLIT_TASKS, TASKS, make_task
 from wmil_envs.tasks.base import Task
 from wmil_envs.tasks.splits import SPLITS
@@ -229,6 +229,19 @@ def main(argv: list[str] | None = None) -> int:
         level = task.check_level(args.level)
     except (TypeError, ValueError) as error:
         command_line.error(str(error))
+    try:
+        check_output_file(args.out, "--out file")  # before any (paid) answer is fetched
+        records, summary = make_records(args, task, level)
+        write_jsonl(args.out, records)
+    except (ValueError, ParentError, CacheMiss, OSError) as error:  # OutputPathError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"out": args.out, "count": len(records), **summary}), file=sys.stderr)
+    return 0
+
+
+def make_records(args: argparse.Namespace, task: Task, level: int) -> tuple[list[dict], dict]:
+    """The records the command line asks for, and the summary to print."""
     if args.offline:
         records = offline_records(task, level, args.count, args.seed)
         summary: dict[str, Any] = {"source": "rules"}
@@ -248,9 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = parent.stats()
         summary["from_llm"] = sum(r["source"] == "llm" for r in records)
         summary["critic_rejected"] = sum(r["checks"]["critic"] == "rejected" for r in records)
-    write_jsonl(args.out, records)
-    print(json.dumps({"out": args.out, "count": len(records), **summary}), file=sys.stderr)
-    return 0
+    return records, summary
 
 
 if __name__ == "__main__":

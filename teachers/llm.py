@@ -31,40 +31,61 @@ mode              WMIL_LLM_MODE               live, record, replay (record)
 policy            WMIL_LLM_POLICY             strict, advisory, off (strict)
 on_error          WMIL_LLM_ON_ERROR           fallback, raise (fallback)
 concurrency       WMIL_LLM_CONCURRENCY        calls in flight per batch, >= 1 (8)
-timeout           WMIL_LLM_TIMEOUT            seconds per HTTP request, > 0 (30)
+timeout           WMIL_LLM_TIMEOUT            seconds per socket read, > 0 (30)
+deadline          WMIL_LLM_DEADLINE           seconds per answer in all (requests, retries,
+                                              waits, re-asks), > 0 (120)
+max_response_     WMIL_LLM_MAX_RESPONSE_BYTES largest reply accepted, bytes, >= 1024
+bytes                                         (1000000)
+max_retry_wait    WMIL_LLM_MAX_RETRY_WAIT     longest wait a ``Retry-After`` may ask, s,
+                                              >= 0 (10)
 max_retries       WMIL_LLM_MAX_RETRIES        SDK retries of transient faults, >= 0 (2)
 invalid_retries   WMIL_LLM_INVALID_RETRIES    re-asks after an unusable answer, >= 0 (1)
 roles             WMIL_LLM_ROLES              comma list of generate,reward,transition (all)
-temperature       --                          float (0.0)
+temperature       --                          finite float >= 0 (0.0)
 max_tokens        --                          int (512)
 ================  ==========================  =============================================
 
 API keys come only from the environment (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), read by
-the SDKs; base URLs from ``base_url=`` or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. Neither
-is ever part of a cache key, a cache file, ``repr`` or ``stats()``.
+the SDKs; base URLs from ``base_url=`` or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. A key is
+never part of a cache key, a cache file, ``repr`` or ``stats()``. Each server has its own folder
+of the cache, ``server-<digest>`` (a digest of the scheme, host, port and path of its URL,
+without any user, password or query), so two servers that serve a model of the same name never
+share answers; the URL itself is written nowhere. (Recordings made before servers had folders
+replay once moved into their server's folder, which a CacheMiss names.)
 
 Outcomes of faults (the SDK retries transient faults ``max_retries`` times first):
 
-- 429, 408, 409, 5xx, timeouts, refused connections: after the SDK's retries, ``on_error``:
+- 429, 408, 409, 5xx, timeouts, refused connections, and a call past its ``deadline`` or a
+  reply over ``max_response_bytes`` (:mod:`teachers.bounded_http`; ``Retry-After`` waits are cut
+  to ``max_retry_wait``): after the SDK's retries, ``on_error``:
   ``fallback`` uses the rule's answer (counted in ``fallbacks`` and ``errors``), ``raise``
   raises :class:`ParentError`;
 - other 4xx (bad key 401, unknown model 404, bad request 400...): :class:`ParentError` at
   once, whatever ``on_error`` (a configuration error, not a fault to paper over);
-- non-JSON body, body of the wrong shape, answer failing the schema or the validators' sanity
-  checks, refusal: re-asked ``invalid_retries`` times, then ``on_error`` as above (counted in
-  ``invalid`` / ``refusals``);
-- replay mode and no cached answer: :class:`CacheMiss`, always.
+- non-JSON or non-UTF-8 body, body of the wrong shape, answer failing the schema or the
+  validators' sanity checks, refusal: re-asked ``invalid_retries`` times, then ``on_error`` as
+  above (counted in ``invalid`` / ``refusals``);
+- replay mode and no cached answer, or a corrupt cache file: :class:`CacheMiss`, always (record
+  mode re-asks and rewrites a corrupt file).
 
-Fallback answers are never cached; only schema-valid LLM answers are.
+Fallback answers are never cached; only schema-valid LLM answers are. In record mode the cache
+directory is checked for writing when the parent is made; a write that fails later (disk full)
+warns once and keeps the answer. ``stats()`` counts ``asked`` (answers wanted) and
+``fallback_rate``; ``agents.train`` warns at the first fallback and stops a run above its
+``max_fallback_rate``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 import os
+import sys
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -72,8 +93,8 @@ from typing import Any
 
 import numpy as np
 
-from teachers import prompts
-from teachers.cache import MODES, CacheMiss, DiskCache, cache_key
+from teachers import bounded_http, prompts
+from teachers.cache import MODES, CacheMiss, CorruptCacheEntry, DiskCache, cache_key
 from teachers.schemas import (
     instance_problem,
     instance_schema,
@@ -82,6 +103,7 @@ from teachers.schemas import (
     transition_schema,
 )
 from wmil_envs import vocab
+from wmil_envs.files import check_output_dir
 from wmil_envs.parent import SUCCESS_THRESHOLD
 from wmil_envs.state import StateBatch
 from wmil_envs.tasks.base import Task
@@ -128,6 +150,8 @@ def _number(name: str, value: Any, cast: type, low: float, strict_low: bool = Fa
         number = cast(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name}={value!r} must be a {cast.__name__}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{name}={value!r} must be a finite number")
     if number < low or (strict_low and number == low):
         relation = ">" if strict_low else ">="
         raise ValueError(f"{name}={value!r} must be {relation} {low}")
@@ -144,6 +168,8 @@ class LLMParent:
 
     provider: str = ""
     key_variable: str = ""
+    url_variable: str = ""
+    default_url: str = ""
 
     def __init__(
         self,
@@ -156,6 +182,9 @@ class LLMParent:
         on_error: str | None = None,
         concurrency: int | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
+        max_retry_wait: float | None = None,
         max_retries: int | None = None,
         invalid_retries: int | None = None,
         roles: Sequence[str] | str | None = None,
@@ -194,6 +223,27 @@ class LLMParent:
             0.0,
             strict_low=True,
         )
+        self.deadline = _number(
+            "deadline",
+            _env("WMIL_LLM_DEADLINE", 120.0) if deadline is None else deadline,
+            float,
+            0.0,
+            strict_low=True,
+        )
+        self.max_response_bytes = _number(
+            "max_response_bytes",
+            _env("WMIL_LLM_MAX_RESPONSE_BYTES", 1_000_000)
+            if max_response_bytes is None
+            else max_response_bytes,
+            int,
+            1024,
+        )
+        self.max_retry_wait = _number(
+            "max_retry_wait",
+            _env("WMIL_LLM_MAX_RETRY_WAIT", 10.0) if max_retry_wait is None else max_retry_wait,
+            float,
+            0.0,
+        )
         self.max_retries = _number(
             "max_retries",
             _env("WMIL_LLM_MAX_RETRIES", 2) if max_retries is None else max_retries,
@@ -215,7 +265,9 @@ class LLMParent:
         self.roles = tuple(roles)
         self.temperature = _number("temperature", temperature, float, 0.0)
         self.max_tokens = _number("max_tokens", max_tokens, int, 1)
-        self.cache = DiskCache(self.cache_dir)
+        self.cache = DiskCache(os.path.join(self.cache_dir, self.server_folder()))
+        if self.mode == "record":  # before any paid answer is fetched
+            check_output_dir(self.cache.root, "LLM cache directory (cache_dir, WMIL_LLM_CACHE_DIR)")
         self._client = client
         self._setup_runtime()
 
@@ -226,6 +278,7 @@ class LLMParent:
         self._stats = {
             name: 0.0
             for name in (
+                "asked",
                 "calls",
                 "cache_hits",
                 "fallbacks",
@@ -237,6 +290,7 @@ class LLMParent:
                 "latency_total",
             )
         }
+        self._cache_warned = False
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -267,7 +321,8 @@ class LLMParent:
                 self._stats[name] += value
 
     def stats(self) -> dict[str, float]:
-        """Counters since construction: calls (HTTP requests that returned or failed),
+        """Counters since construction: asked (answers wanted), calls (HTTP requests that
+        returned or failed),
         cache_hits, fallbacks (rule used because the LLM gave no usable answer), errors
         (transport faults after retries), invalid and refusals (unusable answers), checked and
         disagreements (answers compared with the rules), disagreement_rate, mean_latency_s."""
@@ -276,7 +331,20 @@ class LLMParent:
             calls = self._stats["calls"]
             out["mean_latency_s"] = self._stats["latency_total"] / calls if calls else 0.0
         out["disagreement_rate"] = out["disagreements"] / out["checked"] if out["checked"] else 0.0
+        out["fallback_rate"] = out["fallbacks"] / out["asked"] if out["asked"] else 0.0
         return out
+
+    def server(self) -> str:
+        """The server's identity for the cache key: its URL's scheme, host, port and path, never
+        a user, password or query (where a key could hide)."""
+        url = self.base_url or os.environ.get(self.url_variable) or self.default_url
+        parts = urllib.parse.urlsplit(str(url))
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path.rstrip('/')}"
+
+    def server_folder(self) -> str:
+        """The cache folder of this server's answers (see the module docstring)."""
+        return "server-" + hashlib.sha256(self.server().encode("utf-8")).hexdigest()[:16]
 
     def _map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
         """``fn(i)`` for ``i < n``, at most ``concurrency`` at a time, results in order."""
@@ -325,6 +393,7 @@ class LLMParent:
         ``check`` adds a semantic check (returns a problem or None). Raises CacheMiss in replay
         mode on a miss, ParentError on configuration errors or when ``on_error='raise'``.
         """
+        self._count(asked=1)
         request = {
             "provider": self.provider,
             "model": self.model,
@@ -341,20 +410,55 @@ class LLMParent:
             return schema_problem(answer, schema) or (check(answer) if check else None)
 
         if self.mode != "live":
-            cached = self.cache.get(key)
+            try:
+                cached = self.cache.get(key)
+            except CorruptCacheEntry as error:
+                if self.mode == "replay":
+                    raise CacheMiss(
+                        f"replay mode: {error}; delete it and record it again with "
+                        "mode='record' (WMIL_LLM_MODE=record)"
+                    ) from None
+                cached = None  # record mode: ask again, and overwrite the file
             if cached is not None and problem_of(cached) is None:
                 self._count(cache_hits=1)
                 return cached
             if self.mode == "replay":
                 raise CacheMiss(
                     f"replay mode: no cached {name!r} answer of {self.provider}:{self.model} "
-                    f"(key {key}) in cache_dir {self.cache_dir!r}; record it first with "
-                    "mode='record' (WMIL_LLM_MODE=record), or check that the model, prompt "
-                    "version, task settings and sampling match the recording"
+                    f"(key {key}) in {str(self.cache.root)!r}; record it first with "
+                    "mode='record' (WMIL_LLM_MODE=record), or check that the server "
+                    f"({self.server()}), model, prompt version, task settings and sampling "
+                    "match the recording"
                 )
         client = self._get_client()
+        with bounded_http.budget(self.deadline, self.max_response_bytes) as limits:
+            answer, error = self._ask_server(client, name, system, user, schema, problem_of, limits)
+        if error is not None:
+            return self._give_up(name, error, limits.problem)
+        if self.mode == "record":
+            self._store(key, request, answer)
+        return answer
+
+    def _store(self, key: str, request: dict[str, Any], answer: Any) -> None:
+        """Cache an answer; a failed write (disk full, read-only) warns once and goes on."""
+        try:
+            self.cache.put(key, request, answer)
+        except OSError as error:
+            if not self._cache_warned:
+                self._cache_warned = True
+                print(
+                    f"warning: cannot write the LLM cache under {str(self.cache.root)!r} "
+                    f"({error.strerror or error}); answers are used but not cached",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    def _ask_server(self, client, name, system, user, schema, problem_of, limits):
+        """(answer, None), or (None, the last error) when no usable answer came back."""
         last: Exception | None = None
-        for _ in range(1 + self.invalid_retries):
+        for attempt in range(1 + self.invalid_retries):
+            if attempt and limits.left() <= 0:
+                break  # the deadline also bounds re-asks
             start = time.perf_counter()
             try:
                 answer = self._request(client, name, system, user, schema)
@@ -365,8 +469,10 @@ class LLMParent:
                 self._count(calls=1, refusals=1, latency_total=time.perf_counter() - start)
                 last = error
                 continue
-            except (InvalidAnswer, json.JSONDecodeError) as error:
+            except (InvalidAnswer, json.JSONDecodeError, UnicodeDecodeError) as error:
                 self._count(calls=1, invalid=1, latency_total=time.perf_counter() - start)
+                if isinstance(error, UnicodeDecodeError):
+                    error = InvalidAnswer(f"the reply is not UTF-8 text (byte {error.start})")
                 last = error
                 continue
             except Exception as error:
@@ -382,17 +488,17 @@ class LLMParent:
                         f"base URL and {self.key_variable}"
                     ) from None
                 self._count(errors=1)
-                return self._give_up(name, error)
+                return None, error
             self._count(calls=1, latency_total=time.perf_counter() - start)
-            if self.mode == "record":
-                self.cache.put(key, request, answer)
-            return answer
-        return self._give_up(name, last)
+            return answer, None
+        return None, last
 
-    def _give_up(self, name: str, error: Exception | None) -> None:
-        message = f"{self.provider}:{self.model}: no usable {name!r} answer: " + (
-            f"{type(error).__name__}: {error}" if error is not None else "unknown"
-        )
+    def _give_up(self, name: str, error: Exception | None, limit: str | None = None) -> None:
+        what = f"{type(error).__name__}: {error}" if error is not None else "unknown"
+        message = f"{self.provider}:{self.model} at {self.server()}: no usable {name!r} answer: "
+        message += what
+        if limit:
+            message += f" ({limit})"
         if self.on_error == "raise":
             raise ParentError(message + " (on_error='raise'; use 'fallback' to use the rule)")
         self._count(fallbacks=1)
@@ -528,6 +634,8 @@ class OpenAIParent(LLMParent):
 
     provider = "openai"
     key_variable = "OPENAI_API_KEY"
+    url_variable = "OPENAI_BASE_URL"
+    default_url = "https://api.openai.com/v1"
 
     def _make_client(self) -> Any:
         try:
@@ -542,8 +650,12 @@ class OpenAIParent(LLMParent):
                 "vLLM or Ollama accepts any value, e.g. OPENAI_API_KEY=none), or use "
                 "mode='replay' with a recorded cache"
             )
-        return openai.OpenAI(
-            base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+        return bounded_http.sdk_client(
+            openai.OpenAI,
+            self.max_retry_wait,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
         )
 
     def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:
@@ -597,6 +709,8 @@ class AnthropicParent(LLMParent):
 
     provider = "anthropic"
     key_variable = "ANTHROPIC_API_KEY"
+    url_variable = "ANTHROPIC_BASE_URL"
+    default_url = "https://api.anthropic.com"
 
     def _make_client(self) -> Any:
         try:
@@ -610,8 +724,12 @@ class AnthropicParent(LLMParent):
                 "ANTHROPIC_API_KEY is not set; set it in the environment, or use mode='replay' "
                 "with a recorded cache"
             )
-        return anthropic.Anthropic(
-            base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+        return bounded_http.sdk_client(
+            anthropic.Anthropic,
+            self.max_retry_wait,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
         )
 
     def _request(self, client: Any, name: str, system: str, user: str, schema: dict) -> Any:

@@ -1,10 +1,13 @@
 """``ReplayParent``: instances from a data file (``teachers.generate``), rules for the rest.
 
 The file is JSON Lines, one instance per line (see :mod:`teachers.generate` for every key);
-the parent uses ``task``, ``level``, ``num_actions``, ``fields`` and ``answer``. ``generate``
+the parent uses ``format`` (``wmil-instances/1``), ``task``, ``level``, ``num_actions``,
+``fields`` and ``answer``. ``generate``
 draws lines of the requested task and level with the environment's RNG, so a seeded run is
 deterministic; ``reward`` and ``transition`` are the rules. Every line is checked against the
-level's schema and rules when first used; a bad line is an error naming the file and line.
+level's schema and rules when first used, and a line written for another ``num_actions`` than
+the env's is refused; a bad line (not UTF-8, not a JSON object, another format) is an error
+naming the file and line.
 Policy ``strict`` (default) uses the rule's answer for the file's instance and counts a file
 answer that disagrees; ``advisory`` uses the file's answer.
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from teachers.generate import FORMAT
 from teachers.schemas import instance_problem, instance_schema, schema_problem
 from wmil_envs.parent import DeterministicParent
 from wmil_envs.state import StateBatch
@@ -42,23 +46,43 @@ class ReplayParent(DeterministicParent):
                 "python -m teachers.generate --task TASK --count N --out PATH [--offline]"
             )
         self.records: list[tuple[int, dict[str, Any]]] = []
-        with open(self.path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{self.path}:{number}: not JSON ({error})") from None
-                missing = [k for k in ("task", "level", "fields", "answer") if k not in record]
-                if not isinstance(record, dict) or missing:
-                    raise ValueError(f"{self.path}:{number}: missing keys {missing}")
-                self.records.append((number, record))
+        with open(self.path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                record = self._parse(number, raw)
+                if record is not None:
+                    self.records.append((number, record))
         if not self.records:
             raise ValueError(f"replay file {str(self.path)!r} has no instances")
         self._pools: dict[tuple, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self._lock = threading.Lock()
         self._stats = {"instances": 0.0, "checked": 0.0, "disagreements": 0.0}
+
+    def _parse(self, number: int, raw: bytes) -> dict[str, Any] | None:
+        """The record on line ``number`` (None for a blank line); ValueError naming file:line."""
+        where = f"{self.path}:{number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{where}: not UTF-8 text (byte {error.start})") from None
+        if not line.strip():
+            return None
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: not JSON ({error})") from None
+        if not isinstance(record, dict):
+            raise ValueError(
+                f"{where}: a line must be a JSON object (an instance), not {line.strip()[:40]}"
+            )
+        if record.get("format", FORMAT) != FORMAT:
+            raise ValueError(
+                f"{where}: format {record['format']!r} is not {FORMAT!r}, the one this code "
+                "reads; write the file again with python -m teachers.generate"
+            )
+        missing = [k for k in ("task", "level", "fields", "answer") if k not in record]
+        if missing:
+            raise ValueError(f"{where}: missing keys {missing}")
+        return record
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -90,6 +114,13 @@ class ReplayParent(DeterministicParent):
         rows: dict[str, list[int]] = {}
         answers = []
         for number, record in lines:
+            written_for = record.get("num_actions", task.num_actions)
+            if written_for != task.num_actions:
+                raise ValueError(
+                    f"{self.path}:{number}: written for num_actions={written_for!r}, but the "
+                    f"env has num_actions={task.num_actions}; generate a file for this env "
+                    f"(teachers.generate --num_actions {task.num_actions}) or set num_actions"
+                )
             instance = dict(record["fields"]) if isinstance(record["fields"], dict) else {}
             instance["answer"] = record["answer"]
             problem = schema_problem(instance, schema, "instance")

@@ -7,6 +7,10 @@ For a world, a lie is a wrong next object (the feedback stays right); ``"lie_fee
 right next object with wrong feedback; ``"off_level"`` and ``"off_split"`` answer an instance
 request with a (start, target) pair outside the requested level or split.
 Faults are taken from ``server.script`` (one per request, in order), then ``server.default``.
+
+Misbehaving servers: ``bad_utf8`` (a body that is not UTF-8), ``slow_headers`` / ``slow_body``
+(two bytes every ``server.drip`` seconds, for at most 30 s), ``huge_body`` (300 MB of a JSON
+string, as fast as the client reads), ``retry_after`` (429 with ``Retry-After: 55``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ FAULTS = (
     "schema",
     "content_nonjson",
     "refusal",
+    "bad_utf8",
+    "slow_headers",
+    "slow_body",
+    "huge_body",
+    "retry_after",
 )
 
 
@@ -135,6 +144,7 @@ class FakeLLMServer:
         self.default = "ok"
         self.delay = delay
         self.hang = 1.0  # seconds a "timeout" fault waits before answering
+        self.drip = 0.1  # seconds between two bytes of a slow fault
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.inflight = 0
@@ -191,11 +201,15 @@ class FakeLLMServer:
         try:
             if self.delay:
                 time.sleep(self.delay)
+            if fault in ("slow_headers", "slow_body", "huge_body"):
+                return self._misbehave(handler, fault)
             status, headers, payload = self._respond(handler.path, body, fault)
             handler.send_response(status)
             for key, value in headers.items():
                 handler.send_header(key, value)
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+            if fault == "bad_utf8":
+                data = data.replace(b'"', b'"\xff\xfe', 1)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
@@ -206,11 +220,40 @@ class FakeLLMServer:
             with self.lock:
                 self.inflight -= 1
 
+    def _misbehave(self, handler: BaseHTTPRequestHandler, fault: str) -> None:
+        """Write a reply too slowly, or too much of one, until the client gives up."""
+        out = handler.wfile
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        if fault == "huge_body":
+            size = 300 * 2**20
+            out.write(head + f"Content-Length: {size + 2}\r\n\r\n".encode() + b'"')
+            chunk = b"x" * 2**16
+            for _ in range(size // len(chunk)):
+                out.write(chunk)
+            out.write(b'"')
+            return
+        body = b'{"choices": []}' * 100
+        data = (head if fault == "slow_headers" else b"") + b"X-Padding: " + b"p" * 400
+        if fault == "slow_body":
+            out.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode())
+            out.flush()
+            data = body
+        end = time.monotonic() + 30
+        for i in range(0, len(data), 2):
+            if time.monotonic() > end:
+                return
+            out.write(data[i : i + 2])
+            out.flush()
+            time.sleep(self.drip)
+
     def _respond(self, path: str, body: dict, fault: str):
         anthropic = path.endswith("/messages")
         if fault in ("429", "500", "400", "401", "404"):
             error = {"type": "error", "error": {"type": "fault", "message": f"fault {fault}"}}
             return int(fault), {"retry-after-ms": "1"}, error
+        if fault == "retry_after":
+            error = {"type": "error", "error": {"type": "fault", "message": "slow down"}}
+            return 429, {"retry-after": "55"}, error
         if fault == "timeout":
             time.sleep(self.hang)
         if fault == "nonjson":

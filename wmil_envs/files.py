@@ -3,6 +3,9 @@
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: write a temp file in the target's
   directory, flush it to disk, then rename it into place (``os.replace``), so a reader never
   sees half a file and a crash never leaves one; several processes may write the same path.
+- :func:`check_output_dir` / :func:`check_output_file`: make sure a place can be written
+  before long work starts (a path that is a file, a directory or unwritable is an
+  :class:`OutputPathError` naming it), so that nothing is computed and then lost.
 - :func:`replace_section` / :func:`write_section`: regenerate the part of a hand-written file
   (``docs/curriculum.md``, ``benchmarks/RESULTS.md``) between two marker lines, keeping the rest.
 
@@ -38,6 +41,44 @@ def atomic_write_bytes(path: str | os.PathLike, write: Callable[[BinaryIO], obje
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+class OutputPathError(ValueError):
+    """A place to write to that is not a writable directory (or file); the message names it."""
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "directory") -> Path:
+    """Create ``path`` if needed and check that a file can be created in it; ``what`` names
+    it in the error (e.g. ``"run directory"``)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(
+            f"{what} {str(path)!r} is a file, not a directory; choose another path"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".wmil-write-check.", suffix=".tmp", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise OutputPathError(
+            f"cannot write to {what} {str(path)!r} ({error.strerror or error}); choose a "
+            "writable directory with free space"
+        ) from None
+    return path
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output file") -> Path:
+    """Check that the file ``path`` can be written (atomically): it is not a directory and
+    its directory is writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(
+            f"{what} {str(path)!r} is a directory; give a file path such as "
+            f"{str(path / 'out.json')!r}"
+        )
+    check_output_dir(path.parent, f"{what}'s directory")
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -47,6 +47,10 @@ def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None
 
 def apply_reset_options(env: Any, options: dict[str, Any] | None) -> None:
     """``reset(options={"difficulty": k})`` sets the difficulty attribute; nothing else."""
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(
+            f"reset options must be a dict such as {{'difficulty': 1}} or None, got {options!r}"
+        )
     if not options:
         return
     unknown = set(options) - {"difficulty"}
@@ -165,10 +169,15 @@ class WMILEnv(gym.Env):
         if self._t >= self._horizon:
             raise RuntimeError("the episode has ended; call reset() before step()")
         try:
-            a = operator.index(action)
+            a = None if isinstance(action, (bool, np.bool_)) else operator.index(action)
         except TypeError:
             a = None
-            if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
+            if (
+                isinstance(action, np.ndarray)
+                and action.size == 1
+                and action.ndim <= 1
+                and action.dtype.kind in "iu"
+            ):
                 a = int(action.reshape(()))
         if a is None or not 0 <= a < self.task.num_actions:
             raise action_error(action, self.task.num_actions)

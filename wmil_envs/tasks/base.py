@@ -100,6 +100,8 @@ class Task(ABC):
     def check_level(self, level: Any) -> int:
         """Return ``level`` as an int, or raise naming the level and what is allowed."""
         try:
+            if isinstance(level, (bool, np.bool_)):
+                raise TypeError
             level = operator.index(level)
         except TypeError:
             raise TypeError(f"difficulty must be an integer, got {level!r}") from None

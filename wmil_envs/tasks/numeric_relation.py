@@ -149,11 +149,14 @@ class NumericRelation(Task):
             relations = RELATIONS
         if isinstance(relations, str):
             relations = [relations]
-        unknown = [r for r in relations if r not in RELATIONS]
-        if unknown or not relations:
+        if not relations:
             raise ValueError(
-                f"unknown relation(s) {unknown or relations!r}; choose from {', '.join(RELATIONS)}"
+                f"relations={relations!r} is empty; choose at least one of {', '.join(RELATIONS)} "
+                "(or None for all)"
             )
+        unknown = [r for r in relations if r not in RELATIONS]
+        if unknown:
+            raise ValueError(f"unknown relation(s) {unknown!r}; choose from {', '.join(RELATIONS)}")
         self.relations = tuple(dict.fromkeys(relations))
         self.relation_ids = np.array([RELATIONS.index(r) for r in self.relations])
         self.split = check_split(split)
