@@ -387,8 +387,9 @@ class Config:
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate={self.learning_rate!r} must be a finite number > 0",
         )
-        for name in ["dropout", "gamma", "gae_lambda", "vq_decay", "planner_epsilon",
-                     "replay_rewarded_share"]:
+        unit = ["dropout", "gamma", "gae_lambda", "vq_decay", "planner_epsilon",
+                "replay_rewarded_share"]  # fmt: skip
+        for name in unit:
             value = getattr(self, name)
             _need(0.0 <= value <= 1.0, f"{name}={value!r} must be in [0, 1]")
         for name in ["baseline_decay", "ema_decay", "grokfast_alpha"]:

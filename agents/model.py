@@ -309,9 +309,9 @@ class AgentModel(nn.Module):
             else None
         )
         # built last, so that the other modules' initial weights do not depend on it
+        sizes = (self.obs_len, self.vocab_size, self.num_actions)
         self.simulator = (
-            Simulator(self.obs_len, self.vocab_size, self.num_actions, d, cfg.num_layers,
-                      cfg.num_heads, cfg.ff_dim)  # fmt: skip
+            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim)
             if cfg.simulator
             else None
         )

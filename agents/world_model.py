@@ -144,7 +144,9 @@ class Simulator(nn.Module):
         return pred.next_obs, pred.reward
 
     @torch.no_grad()
-    def imagine(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def imagine(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Roll forward from ``obs`` (B, L) through ``actions`` (B, k), feeding back its own
         most likely observations: (observations (B, k, L), rewards (B, k)) after each action."""
         frames, rewards = [], []
