@@ -103,6 +103,13 @@ def test_algorithm_saves_resumes_exactly_and_evaluates(tmp_path, capsys, name):
     assert 0.0 <= result["success_rate"] <= 1.0
     # model metrics only where the actions come from the model
     assert ("policy_entropy" in result) == (name != "random")
+    # the planner's simulator: one- and k-step accuracy and reward metrics on held-out starts
+    assert ("simulator" in result) == (name == "planner")
+    if name == "planner":
+        sim = result["simulator"]
+        assert sim["rollout_steps"] == 2 and sim["starts"] == 64
+        for key in ("one_step_exact", "k_step_token_accuracy", "rollout_exact"):
+            assert 0.0 <= sim[key] <= 1.0
 
 
 def test_version_1_checkpoint_resumes_and_evaluates_with_its_ema(tmp_path):
