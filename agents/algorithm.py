@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 ALGORITHMS: dict[str, str] = {
     "reinforce": "agents.reinforce:Reinforce",
     "ppo": "agents.ppo:PPO",
+    "planner": "agents.planner:Planner",
     "random": "agents.random_baseline:RandomBaseline",
 }
 """Algorithm name (the config's ``algorithm``) -> ``module:Class`` import string."""
@@ -68,8 +69,10 @@ class Algorithm(Protocol):
     """The one thing the trainer reads: the learning rate (annealing, logging) and the EMA
     weights for evaluation (``optimizer.ema``). None for an algorithm that never updates."""
 
-    def act(self, out: ModelOutput) -> torch.Tensor:
-        """Actions (N,) to play during collection, given the model's output on the obs."""
+    def act(self, obs: torch.Tensor, out: ModelOutput) -> torch.Tensor:
+        """Actions (N,) to play during collection on ``obs`` (N, L), given the model's output
+        on them (a planner imagines from the tokens; the policy-gradient algorithms sample
+        ``out.logits``)."""
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """Learn from one rollout; returns metrics named as logged (``losses/policy``, ...)."""
@@ -80,8 +83,9 @@ class Algorithm(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
     @staticmethod
-    def policy(model: AgentModel, seed: int) -> Policy:
-        """The policy greedy evaluation plays for this algorithm (``seed``: its own stream)."""
+    def policy(model: AgentModel, seed: int, cfg: Any) -> Policy:
+        """The policy greedy evaluation plays for this algorithm (``seed``: its own stream;
+        ``cfg``: the run's ``Config``, for settings such as the planner's)."""
 
 
 def algorithm_class(name: str) -> type[Algorithm]:
@@ -94,6 +98,11 @@ def algorithm_class(name: str) -> type[Algorithm]:
     return getattr(importlib.import_module(module), attribute)
 
 
-def make_policy(algorithm: str, model: AgentModel, seed: int = 0) -> Policy:
-    """The evaluation policy of a run trained with ``algorithm`` on ``model``."""
-    return algorithm_class(algorithm).policy(model, seed)
+def make_policy(algorithm: str, model: AgentModel, seed: int = 0, cfg: Any = None) -> Policy:
+    """The evaluation policy of a run trained with ``algorithm`` on ``model`` (``cfg``: the
+    run's config; None: the defaults)."""
+    if cfg is None:
+        from agents.config import Config
+
+        cfg = Config(algorithm=algorithm)
+    return algorithm_class(algorithm).policy(model, seed, cfg)

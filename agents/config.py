@@ -75,7 +75,8 @@ class Config:
 
     # --- run ---
     algorithm: str = "reinforce"
-    """reinforce, ppo or random (uniform actions, never updates)."""
+    """reinforce, ppo, planner (plans with a learned simulator, agents.planner) or random
+    (uniform actions, never updates)."""
     seed: int = 0
     """Seed of the envs, the model's initial weights and the sampled actions."""
     max_steps: int = 10_000
@@ -106,6 +107,10 @@ class Config:
     """Dropout in the transformer core; in [0, 1]."""
     world_model_head: bool = True
     """Predict the next observation from (state, action): an auxiliary loss."""
+    simulator: bool = False
+    """The world model as a simulator (agents.world_model): a small transformer of its own that
+    predicts the next observation as a whole from (observation, action), then the reward from
+    the predicted observation; the planner imagines with it (it needs it)."""
     value_head: bool = True
     """State-value head (PPO's critic; PPO needs it)."""
     vq_head: bool = True
@@ -167,6 +172,25 @@ class Config:
     """Minibatches per pass."""
     target_kl: float | None = None
     """Skip an update's remaining epochs once the approximate KL exceeds this; None = never."""
+
+    # --- planner (algorithm: planner) ---
+    planner_width: int = 4
+    """Beam width: imagined states kept per depth (and env) in the search."""
+    planner_depth: int = 4
+    """Imagined steps searched ahead; the value head scores what lies beyond."""
+    planner_epsilon: float = 0.1
+    """Exploration while training: a uniformly random action with this probability (greedy
+    evaluation never explores); in [0, 1]."""
+    replay_size: int = 50_000
+    """Real transitions kept in the replay buffer (the oldest are dropped); in checkpoints."""
+    replay_batch: int = 256
+    """Transitions per gradient step on the replay buffer."""
+    replay_rewarded_share: float = 0.25
+    """Share of each replay batch drawn from the rewarded transitions (when there are any), so
+    that the simulator learns the rare <correct> feedback; in [0, 1]."""
+    model_updates: int = 8
+    """Gradient steps on the replay buffer per update (per rollout of
+    num_envs * rollout_steps env steps): the simulator and the value together."""
 
     # --- rewards (the plan's RewardVector: goal, pred, cons) ---
     goal_weight: float = 1.0
@@ -343,6 +367,7 @@ class Config:
             "max_steps", "num_envs", "rollout_steps", "episode_memory", "hidden_dim",
             "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
             "eval_episodes", "success_window", "log_every", "keep_checkpoints",
+            "planner_width", "planner_depth", "replay_size", "replay_batch", "model_updates",
         ]  # fmt: skip
         for name in positive:
             value = getattr(self, name)
@@ -370,7 +395,9 @@ class Config:
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate={self.learning_rate!r} must be a finite number > 0",
         )
-        for name in ["dropout", "gamma", "gae_lambda", "vq_decay"]:
+        unit = ["dropout", "gamma", "gae_lambda", "vq_decay", "planner_epsilon",
+                "replay_rewarded_share"]  # fmt: skip
+        for name in unit:
             value = getattr(self, name)
             _need(0.0 <= value <= 1.0, f"{name}={value!r} must be in [0, 1]")
         for name in ["baseline_decay", "ema_decay", "grokfast_alpha"]:
@@ -398,6 +425,9 @@ class Config:
                 f"num_minibatches={self.num_minibatches} is more than the "
                 f"{self.steps_per_update} samples per update (num_envs * rollout_steps)",
             )
+        if self.algorithm == "planner":
+            _need(self.simulator, "algorithm='planner' needs simulator=true (it plans with it)")
+            _need(self.value_head, "algorithm='planner' needs value_head=true (leaf values)")
         _need(
             not (self.pred_weight or self.cons_weight) or self.world_model_head,
             "pred_weight / cons_weight (intrinsic prediction rewards) need world_model_head=true",

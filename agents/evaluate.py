@@ -74,7 +74,7 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
             f"checkpoint {str(path)!r} weights do not fit its config: {str(error)[:300]}"
         ) from None
     model.eval()
-    policy = make_policy(cfg.algorithm, model, seed)
+    policy = make_policy(cfg.algorithm, model, seed, cfg)
     result = full_evaluation(cfg, policy.model, policy, episodes, seed, split=split,
                              samples=samples, difficulty=difficulty)  # fmt: skip
     result["checkpoint_step"] = int(ck["step"])

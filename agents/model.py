@@ -14,6 +14,9 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 - World-model head (the plan's Fix 2, raw target): for every observation position, logits over
   the vocabulary for the token of the *next observation* given the action taken, trained with a
   cross-entropy. Its error is the fraction of next-observation tokens predicted wrong.
+- Simulator (``simulator: true``): the world model used as a simulator, a small transformer of
+  its own that predicts the next observation as a whole and reads the reward from it
+  (:mod:`agents.world_model`); what the planner imagines with.
 - Value head: V(s) from the summary (PPO's critic).
 - VQ head: the summary quantized by an EMA codebook with dead-code restart and a commitment
   loss; reports codebook perplexity and usage. Optionally a bottleneck for the other heads.
@@ -29,6 +32,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from agents.world_model import Simulator
 from wmil_envs import vocab
 
 
@@ -43,6 +47,7 @@ class ModelConfig:
     ff_dim: int | None
     dropout: float
     world_model_head: bool
+    simulator: bool
     value_head: bool
     vq_head: bool
     vq_codes: int
@@ -301,6 +306,13 @@ class AgentModel(nn.Module):
         self.vq = (
             VectorQuantizer(cfg.vq_codes, d, cfg.vq_decay, cfg.vq_commitment)
             if cfg.vq_head
+            else None
+        )
+        # built last, so that the other modules' initial weights do not depend on it
+        sizes = (self.obs_len, self.vocab_size, self.num_actions)
+        self.simulator = (
+            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim)
+            if cfg.simulator
             else None
         )
 

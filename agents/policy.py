@@ -51,11 +51,11 @@ class SampledPolicyAlgorithm:
         self.model, self.cfg = model, cfg
         self.optimizer = GradientStep(model, cfg)
 
-    def act(self, out) -> torch.Tensor:
+    def act(self, obs, out) -> torch.Tensor:
         """Collection samples from the policy."""
         return Categorical(logits=out.logits).sample()
 
     @staticmethod
-    def policy(model, seed: int) -> ModelPolicy:
+    def policy(model, seed: int, cfg=None) -> ModelPolicy:
         """Evaluation plays the model's policy."""
         return ModelPolicy(model)

@@ -14,7 +14,7 @@ class RandomBaseline:
     def __init__(self, model, cfg):
         self.num_actions = model.num_actions
 
-    def act(self, out) -> torch.Tensor:
+    def act(self, obs, out) -> torch.Tensor:
         return torch.randint(0, self.num_actions, (out.logits.shape[0],))
 
     def update(self, rollout) -> dict[str, float]:
@@ -27,5 +27,5 @@ class RandomBaseline:
         pass
 
     @staticmethod
-    def policy(model, seed: int) -> RandomPolicy:
+    def policy(model, seed: int, cfg=None) -> RandomPolicy:
         return RandomPolicy(model.num_actions, seed)

@@ -16,6 +16,7 @@ from torch.distributions import Categorical
 
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.concept_tables import answer_lines, concept_details, vq_lines
+from agents.world_model_eval import simulator_lines, simulator_metrics
 from wmil_envs import vocab
 from wmil_envs.memory import VectorEpisodeMemory
 
@@ -198,6 +199,12 @@ def full_evaluation(cfg, model, agent, episodes: int, seed: int, split: str | No
             result["world_model_random_actions"] = {
                 k: rnd[k] for k in rnd if k.startswith("world_model")
             }
+        if getattr(model, "simulator", None) is not None:
+            envs = make_eval_envs(cfg, num_envs, main_level, split)
+            try:
+                result["simulator"] = simulator_metrics(envs, model.simulator, seed + 2)
+            finally:
+                envs.close()
     return result
 
 
@@ -250,6 +257,7 @@ def format_report(result: dict[str, Any]) -> str:
             f"VQ: {result['vq_codes_used']} codes used ({result['vq_usage']:.3f} of the codebook), "
             f"perplexity {result['vq_perplexity']:.2f}"
         )
+    lines.extend(simulator_lines(result))
     lines.extend(vq_lines(result))
     if result.get("samples"):
         lines.append("Sample episodes:")

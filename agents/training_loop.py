@@ -221,7 +221,7 @@ class Trainer:
             if torch.isnan(out.logits).any():
                 self._diverged("the policy's logits")
             dist = Categorical(logits=out.logits)
-            actions = self.algo.act(out)
+            actions = self.algo.act(obs_t, out)
             entropies.append(dist.entropy().mean().item())
             new_obs, reward, terminated, truncated, infos = self.envs.step(actions.numpy())
             next_obs = infos["final_obs"] if "final_obs" in infos else new_obs
@@ -280,7 +280,7 @@ class Trainer:
         """Greedy success on ``eval_episodes`` fresh episodes at ``level`` (default: current)."""
         level = self.level if level is None else level
         seed = self.cfg.seed + EVAL_SEED_OFFSET
-        policy = make_policy(self.cfg.algorithm, self.eval_model(), seed)
+        policy = make_policy(self.cfg.algorithm, self.eval_model(), seed, self.cfg)
         rate = greedy_success(self.cfg, policy, self.cfg.eval_episodes, seed, level)
         record = {"milestone": milestone, "step": self.step, "greedy_success": rate,
                   "difficulty": level}  # fmt: skip

@@ -18,6 +18,12 @@ SMALL = dict(task="pattern_echo", num_actions=8, difficulty=2, num_envs=16, roll
              episode_length=2, hidden_dim=32, num_layers=1, progress=False, eval_every=0,
              eval_episodes=64, torch_threads=1, checkpoint_every=32, num_minibatches=2,
              pred_weight=0.1, grokfast=True, ema_decay=0.9, anneal_lr=True)  # fmt: skip
+NEEDS = {"planner": dict(simulator=True, replay_size=40, replay_batch=16, model_updates=2)}
+"""What an algorithm needs beyond SMALL (the planner: its simulator; a replay ring that wraps)."""
+
+
+def small(name: str, **values) -> Config:
+    return Config(**SMALL, **NEEDS.get(name, {}), algorithm=name, **values)
 
 
 def assert_same(a, b, where="state"):
@@ -40,7 +46,7 @@ def assert_same(a, b, where="state"):
 def test_algorithm_meets_the_contract(name):
     cls = algorithm_class(name)
     assert cls.name == name
-    trainer = Trainer(Config(**SMALL, algorithm=name, max_steps=96), run_dir="unused")
+    trainer = Trainer(small(name, max_steps=96), run_dir="unused")
     algo = trainer.algo
     assert isinstance(algo, cls)
     assert algo.optimizer is None or algo.optimizer.lr == pytest.approx(2e-3)
@@ -65,10 +71,10 @@ def test_algorithm_meets_the_contract(name):
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
 def test_algorithm_saves_resumes_exactly_and_evaluates(tmp_path, capsys, name):
-    whole = Trainer(Config(**SMALL, algorithm=name, max_steps=96), tmp_path / "whole")
+    whole = Trainer(small(name, max_steps=96), tmp_path / "whole")
     whole.train()
     # stopped after two of the three updates (as Ctrl-C does), saved, resumed in a new trainer
-    first = Trainer(Config(**SMALL, algorithm=name, max_steps=96), tmp_path / "parts")
+    first = Trainer(small(name, max_steps=96), tmp_path / "parts")
     for update in first.iterate():
         if update.step == 64:
             break
@@ -97,6 +103,13 @@ def test_algorithm_saves_resumes_exactly_and_evaluates(tmp_path, capsys, name):
     assert 0.0 <= result["success_rate"] <= 1.0
     # model metrics only where the actions come from the model
     assert ("policy_entropy" in result) == (name != "random")
+    # the planner's simulator: one- and k-step accuracy and reward metrics on held-out starts
+    assert ("simulator" in result) == (name == "planner")
+    if name == "planner":
+        sim = result["simulator"]
+        assert sim["rollout_steps"] == 2 and sim["starts"] == 64
+        for key in ("one_step_exact", "k_step_token_accuracy", "rollout_exact"):
+            assert 0.0 <= sim[key] <= 1.0
 
 
 def test_version_1_checkpoint_resumes_and_evaluates_with_its_ema(tmp_path):
