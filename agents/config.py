@@ -498,6 +498,10 @@ RANGES: dict[str, tuple[float, float]] = {
     # model
     "hidden_dim": (1, 8_192), "num_layers": (1, 128), "num_heads": (1, 1_024),
     "ff_dim": (1, 65_536), "vq_codes": (1, 65_536), "vq_commitment": (0.0, 1e6),
+    "episode_memory": (1, 256),
+    # planner
+    "planner_width": (1, 4_096), "planner_depth": (1, 256), "replay_size": (1, 10**8),
+    "replay_batch": (1, 1_000_000), "model_updates": (1, 10_000),
     # optimisation
     "learning_rate": (0.0, 10.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 1e3),
     "max_grad_norm": (0.0, 1e6), "entropy_coef": (0.0, 1e6), "world_model_coef": (0.0, 1e6),
