@@ -323,3 +323,20 @@ def server(llm_server_session):
     llm_server_session.reset()
     yield llm_server_session
     llm_server_session.reset()
+
+
+def parent_builder(server, provider: str, cache_dir, **defaults):
+    """``build(**settings)``: an OpenAI or Anthropic parent of the real SDK, pointed at
+    ``server``, recording into ``cache_dir``; ``defaults`` and then ``settings`` override the
+    usual test settings (no SDK retries, a 5 s timeout)."""
+    from teachers import AnthropicParent, OpenAIParent
+
+    parent_class = {"openai": OpenAIParent, "anthropic": AnthropicParent}[provider]
+    url = server.openai_url if provider == "openai" else server.anthropic_url
+
+    def build(**settings):
+        base = {"base_url": url, "cache_dir": cache_dir, "max_retries": 0, "timeout": 5.0,
+                "mode": "record"}  # fmt: skip
+        return parent_class(model="fake-model", **{**base, **defaults, **settings})
+
+    return build

@@ -35,20 +35,7 @@ def provider(request):
 def make(server, provider, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET["openai"])
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET["anthropic"])
-
-    def build(**kwargs):
-        url = server.openai_url if provider == "openai" else server.anthropic_url
-        settings = {
-            "base_url": url,
-            "cache_dir": tmp_path / "cache",
-            "max_retries": 0,
-            "timeout": 5.0,
-            "mode": "record",
-        }
-        settings.update(kwargs)
-        return PROVIDERS[provider](model="fake-model", **settings)
-
-    return build
+    return llm_server.parent_builder(server, provider, tmp_path / "cache")
 
 
 def run_episode(env, seed=0):

@@ -12,10 +12,8 @@ import llm_server
 import pytest
 from gymnasium.utils.seeding import np_random
 
-from teachers import AnthropicParent, CacheMiss, DiskCache, OpenAIParent, ParentError
+from teachers import CacheMiss, DiskCache, ParentError
 from wmil_envs import StateBatch
-
-PROVIDERS = {"openai": OpenAIParent, "anthropic": AnthropicParent}
 
 llm_server_session = llm_server.llm_server_session  # the fixtures this module uses
 server = llm_server.server
@@ -26,20 +24,9 @@ def make(request, server, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     provider = request.param
-
-    def build(**kwargs):
-        url = server.openai_url if provider == "openai" else server.anthropic_url
-        settings = {
-            "base_url": url,
-            "cache_dir": tmp_path / "cache",
-            "max_retries": 1,
-            "timeout": 0.3,
-            "mode": "record",
-            "roles": "reward",
-        }
-        settings.update(kwargs)
-        return PROVIDERS[provider](model="fake-model", **settings)
-
+    build = llm_server.parent_builder(
+        server, provider, tmp_path / "cache", max_retries=1, timeout=0.3, roles="reward"
+    )
     build.provider = provider
     return build
 

@@ -28,21 +28,7 @@ server = llm_server.server
 def make(request, server, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
-    provider = request.param
-
-    def build(**kwargs):
-        url = server.openai_url if provider == "openai" else server.anthropic_url
-        settings = {
-            "base_url": url,
-            "cache_dir": tmp_path / "cache",
-            "max_retries": 0,
-            "timeout": 5.0,
-            "mode": "record",
-        }
-        settings.update(kwargs)
-        return PROVIDERS[provider](model="fake-model", **settings)
-
-    return build
+    return llm_server.parent_builder(server, request.param, tmp_path / "cache")
 
 
 def start_states(env) -> StateBatch:

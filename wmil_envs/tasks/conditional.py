@@ -22,6 +22,25 @@ STRIPED = vocab.TEXTURES.index("striped")
 SMALL, PLAIN = 1 - LARGE, 1 - STRIPED
 
 
+def attribute_tokens(fields: Fields) -> np.ndarray:
+    """Tokens of objects' shape, colour, size and texture, shape ``(n, 4)``."""
+    return np.stack(
+        [
+            vocab.SHAPE + fields["shape"],
+            vocab.COLOUR + fields["colour"],
+            vocab.SIZE + fields["size"],
+            vocab.TEXTURE + fields["texture"],
+        ],
+        axis=1,
+    )
+
+
+def object_words(fields: Mapping[str, Any]) -> str:
+    """One object as words: "a small plain red circle"."""
+    names = ("size", "texture", "colour", "shape")
+    return "a " + " ".join(ATTRIBUTES[name][int(fields[name])] for name in names)
+
+
 class Conditional(Task):
     """State ``{shape, colour, size, texture}``, all four always shown.
 
@@ -94,20 +113,10 @@ class Conditional(Task):
         return shape + 4 * (red != large) + 8 * large
 
     def question(self, fields: Fields) -> np.ndarray:
-        return np.stack(
-            [
-                vocab.SHAPE + fields["shape"],
-                vocab.COLOUR + fields["colour"],
-                vocab.SIZE + fields["size"],
-                vocab.TEXTURE + fields["texture"],
-            ],
-            axis=1,
-        )
+        return attribute_tokens(fields)
 
     def describe(self, fields: Mapping[str, Any]) -> str:
-        names = ("size", "texture", "colour", "shape")
-        words = [ATTRIBUTES[name][int(fields[name])] for name in names]
-        return f"Which action for a {' '.join(words)}?"
+        return f"Which action for {object_words(fields)}?"
 
     def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
         varying = self.levels[level]["varying"]

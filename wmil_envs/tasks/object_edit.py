@@ -10,17 +10,16 @@ import numpy as np
 
 from wmil_envs import vocab
 from wmil_envs.tasks.base import Fields, enum_field, numbered
+from wmil_envs.tasks.conditional import (
+    ATTRIBUTES,
+    LARGE,
+    STRIPED,
+    attribute_tokens,
+    object_words,
+)
 from wmil_envs.tasks.world import World
 
-ATTRIBUTES = {
-    "shape": vocab.SHAPES,
-    "colour": vocab.COLOURS,
-    "size": vocab.SIZES,
-    "texture": vocab.TEXTURES,
-}
 NEXT_SHAPE, PAINT, GROW, SHRINK, TOGGLE_TEXTURE, FLIP = range(6)
-LARGE = vocab.SIZES.index("large")
-STRIPED = vocab.TEXTURES.index("striped")
 TRIANGLE = vocab.SHAPES.index("triangle")
 
 
@@ -123,19 +122,10 @@ class ObjectEdit(World):
         }
 
     def object_tokens(self, obj: Fields) -> np.ndarray:
-        return np.stack(
-            [
-                vocab.SHAPE + obj["shape"],
-                vocab.COLOUR + obj["colour"],
-                vocab.SIZE + obj["size"],
-                vocab.TEXTURE + obj["texture"],
-            ],
-            axis=1,
-        )
+        return attribute_tokens(obj)
 
     def describe_object(self, obj: Mapping[str, Any]) -> str:
-        names = ("size", "texture", "colour", "shape")
-        return "a " + " ".join(ATTRIBUTES[name][int(obj[name])] for name in names)
+        return object_words(obj)
 
     def test_pair(self, start: np.ndarray, target: np.ndarray) -> np.ndarray:
         return (start + target) % 5 == 0
