@@ -17,8 +17,8 @@ from torch.distributions import Categorical
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.concept_tables import answer_lines, concept_details, vq_lines
 from agents.world_model_eval import simulator_lines, simulator_metrics
-from wmil_envs import vocab
 from wmil_envs.memory import VectorEpisodeMemory
+from wmil_envs.state import feedback_word
 
 MAX_EVAL_ENVS = 1024
 CATEGORY_FIELDS = wmil_envs.tasks.CATEGORY_FIELDS  # field -> value names, from the task registry
@@ -103,7 +103,7 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
 
 
 def _describe_step(envs, action: int, next_obs: np.ndarray) -> str:
-    feedback = {vocab.CORRECT: "correct", vocab.WRONG: "wrong"}.get(int(next_obs[-1]), "?")
+    feedback = feedback_word(int(next_obs[-1]))  # correct, wrong, held (worlds)
     answer = envs.unwrapped.task.describe_answer(int(action))
     return f"A: {answer} ({feedback})"
 
