@@ -14,7 +14,6 @@ memory and the returned observation the new episode's.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import gymnasium as gym
@@ -23,16 +22,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from wmil_envs import vocab
+from wmil_envs.single_env import check_integer
 
 
 def _check_k(k: Any) -> int:
-    try:
-        k = operator.index(k)
-    except TypeError:
-        raise TypeError(f"memory length k must be an integer, got {k!r}") from None
-    if k < 1:
-        raise ValueError(f"memory length k={k} must be >= 1")
-    return k
+    return check_integer("memory length k", k, 1)
 
 
 def memory_space(space: spaces.Space, k: int) -> spaces.MultiDiscrete:

@@ -18,17 +18,20 @@ _BLOCK = 128
 """Instances drawn per call to the parent's generator; amortises numpy's per-call cost."""
 
 
+def check_integer(name: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low``, or an error naming ``name`` and what is allowed."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if number < low:
+        raise ValueError(f"{name}={number} must be >= {low}")
+    return number
+
+
 def check_episode_length(episode_length: Any) -> int | None:
     """``episode_length`` as an int >= 1, or None (each level's own horizon)."""
-    if episode_length is None:
-        return None
-    try:
-        value = operator.index(episode_length)
-    except TypeError:
-        raise TypeError(f"episode_length must be an integer, got {episode_length!r}") from None
-    if value < 1:
-        raise ValueError(f"episode_length={value} must be >= 1")
-    return value
+    return None if episode_length is None else check_integer("episode_length", episode_length, 1)
 
 
 class RenderModeError(ValueError, TypeError):
