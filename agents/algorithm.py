@@ -22,6 +22,7 @@ ALGORITHMS: dict[str, str] = {
     "reinforce": "agents.reinforce:Reinforce",
     "ppo": "agents.ppo:PPO",
     "planner": "agents.planner:Planner",
+    "replay_q": "agents.replay_q:ReplayQ",
     "random": "agents.random_baseline:RandomBaseline",
 }
 """Algorithm name (the config's ``algorithm``) -> ``module:Class`` import string."""

@@ -21,6 +21,7 @@ from wmil_envs.parent import parent_spec_problem
 
 DEVICES = ("cpu", "cuda")
 ACTION_HEADS = ("flat", "digits")
+PLANNER_MODELS = ("learned", "rules")
 # The task registry's live tables: a task registered at runtime is known here too.
 TASKS = wmil_envs.tasks.TASKS  # task name -> task class
 ENV_ID_OF_TASK = wmil_envs.tasks.ENV_ID_OF_TASK  # task name -> Gymnasium id
@@ -75,8 +76,9 @@ class Config:
 
     # --- run ---
     algorithm: str = "reinforce"
-    """reinforce, ppo, planner (plans with a learned simulator, agents.planner) or random
-    (uniform actions, never updates)."""
+    """reinforce, ppo, planner (plans with a learned simulator, agents.planner), replay_q
+    (model-free Q-learning on the planner's replay, agents.replay_q) or random (uniform
+    actions, never updates)."""
     seed: int = 0
     """Seed of the envs, the model's initial weights and the sampled actions."""
     max_steps: int = 10_000
@@ -173,14 +175,18 @@ class Config:
     target_kl: float | None = None
     """Skip an update's remaining epochs once the approximate KL exceeds this; None = never."""
 
-    # --- planner (algorithm: planner) ---
+    # --- replay agents (algorithm: planner, replay_q) ---
+    planner_model: str = "learned"
+    """What the planner imagines with: ``learned`` (its simulator, trained from replay) or
+    ``rules`` (the world's true rules, the upper bound of the same search and value learning;
+    worlds only)."""
     planner_width: int = 4
     """Beam width: imagined states kept per depth (and env) in the search."""
     planner_depth: int = 4
     """Imagined steps searched ahead; the value head scores what lies beyond."""
-    planner_epsilon: float = 0.1
-    """Exploration while training: a uniformly random action with this probability (greedy
-    evaluation never explores); in [0, 1]."""
+    explore_epsilon: float = 0.1
+    """The planner's and replay_q's exploration while training: a uniformly random action with
+    this probability (greedy evaluation never explores); in [0, 1]."""
     replay_size: int = 50_000
     """Real transitions kept in the replay buffer (the oldest are dropped); in checkpoints."""
     replay_batch: int = 256
@@ -190,7 +196,11 @@ class Config:
     that the simulator learns the rare <correct> feedback; in [0, 1]."""
     model_updates: int = 8
     """Gradient steps on the replay buffer per update (per rollout of
-    num_envs * rollout_steps env steps): the simulator and the value together."""
+    num_envs * rollout_steps env steps): the planner's simulator and value together, or
+    replay_q's Q-learning."""
+    value_batch: int = 32
+    """Of each replay batch, how many states get a value backup through the simulator per
+    gradient step (each costs num_actions imagined steps, the planner's largest cost)."""
 
     # --- rewards (the plan's RewardVector: goal, pred, cons) ---
     goal_weight: float = 1.0
@@ -368,6 +378,7 @@ class Config:
             "num_layers", "num_heads", "vq_codes", "update_epochs", "num_minibatches",
             "eval_episodes", "success_window", "log_every", "keep_checkpoints",
             "planner_width", "planner_depth", "replay_size", "replay_batch", "model_updates",
+            "value_batch",
         ]  # fmt: skip
         for name in positive:
             value = getattr(self, name)
@@ -395,7 +406,7 @@ class Config:
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate={self.learning_rate!r} must be a finite number > 0",
         )
-        unit = ["dropout", "gamma", "gae_lambda", "vq_decay", "planner_epsilon",
+        unit = ["dropout", "gamma", "gae_lambda", "vq_decay", "explore_epsilon",
                 "replay_rewarded_share"]  # fmt: skip
         for name in unit:
             value = getattr(self, name)
@@ -425,9 +436,29 @@ class Config:
                 f"num_minibatches={self.num_minibatches} is more than the "
                 f"{self.steps_per_update} samples per update (num_envs * rollout_steps)",
             )
+        _need(
+            self.planner_model in PLANNER_MODELS,
+            _choice_message("planner_model", self.planner_model, PLANNER_MODELS),
+        )
         if self.algorithm == "planner":
-            _need(self.simulator, "algorithm='planner' needs simulator=true (it plans with it)")
+            _need(
+                self.simulator or self.planner_model == "rules",
+                "algorithm='planner' needs simulator=true (it plans with it), or "
+                "planner_model='rules'",
+            )
             _need(self.value_head, "algorithm='planner' needs value_head=true (leaf values)")
+            if self.planner_model == "rules":
+                _need(
+                    TASKS[task].has_dynamics and self.episode_memory <= 1,
+                    "planner_model='rules' steps a world's observations by its rules: it needs "
+                    "a world (number_walk, object_edit) and episode_memory <= 1",
+                )
+        if self.algorithm == "replay_q":
+            _need(
+                self.action_head == "flat",
+                "algorithm='replay_q' reads Q-values from the flat action head "
+                "(action_head='flat')",
+            )
         _need(
             not (self.pred_weight or self.cons_weight) or self.world_model_head,
             "pred_weight / cons_weight (intrinsic prediction rewards) need world_model_head=true",
@@ -502,6 +533,7 @@ RANGES: dict[str, tuple[float, float]] = {
     # planner
     "planner_width": (1, 4_096), "planner_depth": (1, 256), "replay_size": (1, 10**8),
     "replay_batch": (1, 1_000_000), "model_updates": (1, 10_000),
+    "value_batch": (1, 1_000_000),
     # optimisation
     "learning_rate": (0.0, 10.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 1e3),
     "max_grad_norm": (0.0, 1e6), "entropy_coef": (0.0, 1e6), "world_model_coef": (0.0, 1e6),

@@ -7,12 +7,13 @@ interaction only and acts by searching over imagined futures. Read top to bottom
   resumed run continues exactly.
 - Learning, per gradient step: the simulator's cross-entropy on the sampled next observations
   (:mod:`agents.world_model`), and the value head regressed on a one-step backup through the
-  simulator, ``V(s) <- max_a [r^(s, a) + gamma * V(s^')]``: value iteration on the states the
-  agent has seen, never on every state of the world.
+  simulator, ``V(s) <- max_a [r^(s, a) + gamma * V(s^')]``, on ``value_batch`` of the batch's
+  uniformly drawn states (a backup costs an imagined step per action): value iteration on the
+  states the agent has seen, never on every state of the world.
 - Acting: a beam search (:func:`beam_search`) ``planner_depth`` imagined steps deep, keeping the
   ``planner_width`` best distinct imagined states per depth; a path is scored by its predicted
   rewards plus the discounted value of where it ends, and the agent takes the first action of
-  the best one. While training it explores with probability ``planner_epsilon``; evaluation is
+  the best one. While training it explores with probability ``explore_epsilon``; evaluation is
   greedy. The rules and the oracle are never read.
 """
 
@@ -26,11 +27,15 @@ import torch.nn.functional as F
 
 from agents.algorithm import Rollout
 from agents.optim import GradientStep
+from agents.replay import ReplayBuffer
 
 
 @torch.no_grad()
-def beam_search(model, obs: torch.Tensor, width: int, depth: int, gamma: float) -> torch.Tensor:
-    """The best imagined score (N, A) of each first action from each observation (N, L).
+def beam_search(model, simulator, obs: torch.Tensor, width: int, depth: int,
+                gamma: float) -> torch.Tensor:  # fmt: skip
+    """The best imagined score (N, A) of each first action from each observation (N, L),
+    imagining with ``simulator`` (``step(obs, actions) -> (next obs, reward)``) and scoring
+    leaves with ``model``'s value head.
 
     Each depth expands every kept state by every action through the simulator; a path's score
     is its discounted predicted rewards plus ``gamma ** steps * V`` of its last state, and every
@@ -38,7 +43,6 @@ def beam_search(model, obs: torch.Tensor, width: int, depth: int, gamma: float) 
     whole) are kept for the next depth. Cost: at most ``A + (depth - 1) * width * A``
     simulator and value evaluations per observation, whatever the size of the world.
     """
-    sim = model.simulator
     n, length = obs.shape
     num_actions = model.num_actions
     states = obs.long().unsqueeze(1)  # (N, K, L), K = 1 at the root
@@ -49,7 +53,7 @@ def beam_search(model, obs: torch.Tensor, width: int, depth: int, gamma: float) 
         k = states.shape[1]
         flat = states.unsqueeze(2).expand(n, k, num_actions, length).reshape(-1, length)
         actions = torch.arange(num_actions).repeat(n * k)
-        following, reward = sim.step(flat, actions)
+        following, reward = simulator.step(flat, actions)
         ret = returns.unsqueeze(2) + gamma**d * reward.view(n, k, num_actions)
         score = ret + gamma ** (d + 1) * model(following).value.view(n, k, num_actions)
         root = roots.expand(n, k, num_actions).reshape(n, -1)
@@ -71,12 +75,23 @@ def beam_search(model, obs: torch.Tensor, width: int, depth: int, gamma: float) 
     return best
 
 
+def simulator_of(model, cfg):
+    """What the planner imagines with: the model's learned simulator, or the true rules
+    (``planner_model: rules``, the upper bound)."""
+    if cfg.planner_model == "rules":
+        from agents.rules_simulator import RulesSimulator
+
+        return RulesSimulator.of_config(cfg)
+    return model.simulator
+
+
 class PlannerPolicy:
     """Evaluation's planner: the first action of the best imagined path (greedy), or with
-    probability ``planner_epsilon`` a uniform one (``greedy=False``)."""
+    probability ``explore_epsilon`` a uniform one (``greedy=False``)."""
 
     def __init__(self, model, cfg, seed: int = 0):
         self.model, self.cfg = model, cfg
+        self.simulator = simulator_of(model, cfg)
         self.rng = np.random.default_rng([seed, 0x91A7])
 
     @torch.no_grad()
@@ -86,70 +101,21 @@ class PlannerPolicy:
         self.model.eval()
         try:
             scores = beam_search(
-                self.model, torch.as_tensor(obs), cfg.planner_width, cfg.planner_depth, cfg.gamma
+                self.model,
+                self.simulator,
+                torch.as_tensor(obs),
+                cfg.planner_width,
+                cfg.planner_depth,
+                cfg.gamma,
             )
         finally:
             self.model.train(was_training)
         actions = scores.argmax(1).numpy()
         if not greedy:
-            explore = self.rng.random(len(obs)) < cfg.planner_epsilon
+            explore = self.rng.random(len(obs)) < cfg.explore_epsilon
             random = self.rng.integers(0, self.model.num_actions, size=len(obs))
             actions = np.where(explore, random, actions)
         return actions
-
-
-class ReplayBuffer:
-    """The last ``capacity`` real transitions, a ring, sampled with torch's generator (in the
-    checkpoint, like the buffer itself).
-
-    Rewarded transitions are rare early on (under 1 % of random steps on NumberWalk level 3),
-    and without them the simulator never learns when the feedback says ``<correct>``; so a
-    share of every batch (``rewarded_share``) is drawn from the rewarded ones when there are
-    any, the rest uniformly."""
-
-    def __init__(self, capacity: int, obs_len: int, rewarded_share: float = 0.0):
-        self.capacity, self.rewarded_share = capacity, rewarded_share
-        self.obs = torch.zeros((capacity, obs_len), dtype=torch.int16)
-        self.next_obs = torch.zeros((capacity, obs_len), dtype=torch.int16)
-        self.actions = torch.zeros(capacity, dtype=torch.int16)
-        self.rewarded = torch.zeros(capacity, dtype=torch.bool)
-        self.size = 0
-        self.cursor = 0  # where the next transition goes
-
-    def add(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
-            rewards: torch.Tensor) -> None:  # fmt: skip
-        for start in range(0, len(actions), self.capacity):  # a batch larger than the ring
-            chunk = slice(start, start + self.capacity)
-            rows = (self.cursor + torch.arange(len(actions[chunk]))) % self.capacity
-            self.obs[rows] = obs[chunk].to(torch.int16)
-            self.next_obs[rows] = next_obs[chunk].to(torch.int16)
-            self.actions[rows] = actions[chunk].to(torch.int16)
-            self.rewarded[rows] = rewards[chunk] > 0
-            self.cursor = int(rows[-1] + 1) % self.capacity
-            self.size = min(self.capacity, self.size + len(rows))
-
-    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(obs, actions, next_obs) of ``batch`` transitions drawn with replacement."""
-        rows = torch.randint(0, self.size, (batch,))
-        rewarded = self.rewarded[: self.size].nonzero().squeeze(1)
-        share = int(batch * self.rewarded_share)
-        if share and len(rewarded):
-            rows[:share] = rewarded[torch.randint(0, len(rewarded), (share,))]
-        return self.obs[rows].long(), self.actions[rows].long(), self.next_obs[rows].long()
-
-    def state_dict(self) -> dict[str, Any]:
-        filled = slice(0, self.size)
-        return {"obs": self.obs[filled].clone(), "next_obs": self.next_obs[filled].clone(),
-                "actions": self.actions[filled].clone(), "rewarded": self.rewarded[filled].clone(),
-                "cursor": self.cursor}  # fmt: skip
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.size = len(state["actions"])
-        self.obs[: self.size] = state["obs"]
-        self.next_obs[: self.size] = state["next_obs"]
-        self.actions[: self.size] = state["actions"]
-        self.rewarded[: self.size] = state["rewarded"]
-        self.cursor = int(state["cursor"])
 
 
 class Planner:
@@ -159,14 +125,17 @@ class Planner:
         self.model, self.cfg = model, cfg
         self.optimizer = GradientStep(model, cfg)
         self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
+        self.simulator = simulator_of(model, cfg)
+        self.learns_simulator = cfg.planner_model == "learned"
 
     def act(self, obs: torch.Tensor, out) -> torch.Tensor:
         """The best imagined first action, or a uniform one with probability epsilon."""
+        cfg = self.cfg
         scores = beam_search(
-            self.model, obs, self.cfg.planner_width, self.cfg.planner_depth, self.cfg.gamma
+            self.model, self.simulator, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma
         )
         n = len(obs)
-        explore = torch.rand(n) < self.cfg.planner_epsilon
+        explore = torch.rand(n) < self.cfg.explore_epsilon
         random = torch.randint(0, self.model.num_actions, (n,))
         return torch.where(explore, random, scores.argmax(1))
 
@@ -174,7 +143,7 @@ class Planner:
         """``max_a [r^(s, a) + gamma * V(s^')]`` through the simulator, for each obs (B, L)."""
         model, num_actions = self.model, self.model.num_actions
         with torch.no_grad():
-            following, reward = model.simulator.step(
+            following, reward = self.simulator.step(
                 obs.repeat_interleave(num_actions, 0), torch.arange(num_actions).repeat(len(obs))
             )
             backup = reward + self.cfg.gamma * model(following).value
@@ -187,13 +156,18 @@ class Planner:
             batch.actions.flatten(),
             batch.next_obs.flatten(0, 1),
             batch.rewards.flatten(),
+            batch.dones.flatten(),
         )
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # reward recall only where a sample was rewarded
         for _ in range(cfg.model_updates):
             obs, actions, next_obs = self.replay.sample(cfg.replay_batch)
-            sim_loss, parts = model.simulator.loss(obs, actions, next_obs)
-            value_loss = 0.5 * F.mse_loss(model(obs).value, self.value_targets(obs))
+            if self.learns_simulator:
+                sim_loss, parts = model.simulator.loss(obs, actions, next_obs)
+            else:  # the rules: nothing to learn but the value
+                sim_loss, parts = torch.zeros(()), {}
+            states = obs[-cfg.value_batch :]  # the uniform draws (the rewarded ones lead)
+            value_loss = 0.5 * F.mse_loss(model(states).value, self.value_targets(states))
             parts["losses/value"] = value_loss.item()
             parts["losses/grad_norm"] = self.optimizer(sim_loss + cfg.value_coef * value_loss)
             for key, value in parts.items():

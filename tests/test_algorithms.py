@@ -18,8 +18,12 @@ SMALL = dict(task="pattern_echo", num_actions=8, difficulty=2, num_envs=16, roll
              episode_length=2, hidden_dim=32, num_layers=1, progress=False, eval_every=0,
              eval_episodes=64, torch_threads=1, checkpoint_every=32, num_minibatches=2,
              pred_weight=0.1, grokfast=True, ema_decay=0.9, anneal_lr=True)  # fmt: skip
-NEEDS = {"planner": dict(simulator=True, replay_size=40, replay_batch=16, model_updates=2)}
-"""What an algorithm needs beyond SMALL (the planner: its simulator; a replay ring that wraps)."""
+NEEDS = {
+    "planner": dict(simulator=True, replay_size=40, replay_batch=16, model_updates=2),
+    "replay_q": dict(replay_size=40, replay_batch=16, model_updates=2),
+}
+"""What an algorithm needs beyond SMALL (the planner: its simulator; both replay agents: a ring
+that wraps)."""
 
 
 def small(name: str, **values) -> Config:

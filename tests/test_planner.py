@@ -2,12 +2,16 @@
 the simulator's step fed back, the search picks what the simulator rewards, the replay ring.
 (Save / resume exactness of the planner, replay included, is in ``test_algorithms``.)"""
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.config import Config, ConfigError
-from agents.planner import ReplayBuffer, beam_search
+from agents.planner import beam_search
+from agents.replay import ReplayBuffer
+from agents.rules_simulator import RulesSimulator
 from agents.training_loop import Trainer
 from agents.world_model import Simulator
 from wmil_envs import vocab
@@ -50,7 +54,7 @@ def test_beam_search_prefers_the_action_the_simulator_rewards():
     sim.forward = rewarding
     obs, _ = trainer.envs.reset(seed=0)
     for width, depth in [(1, 1), (2, 3), (4, 2)]:
-        scores = beam_search(model, torch.as_tensor(obs), width, depth, 0.9)
+        scores = beam_search(model, model.simulator, torch.as_tensor(obs), width, depth, 0.9)
         assert scores.shape == (4, 6) and (scores.argmax(1) == 2).all()
     trainer.envs.close()
 
@@ -75,6 +79,39 @@ def test_planner_needs_its_simulator_and_value():
         Config(algorithm="planner").validate()
     with pytest.raises(ConfigError, match="value_head=true"):
         Config(algorithm="planner", simulator=True, value_head=False).validate()
+    with pytest.raises(ConfigError, match="planner_model='bogus' is not allowed"):
+        Config(algorithm="planner", simulator=True, planner_model="bogus").validate()
+    with pytest.raises(ConfigError, match="needs a world"):
+        Config(algorithm="planner", planner_model="rules", task="conditional").validate()
+    Config(
+        algorithm="planner", planner_model="rules", task="number_walk", rollout_steps=5
+    ).validate()
+    with pytest.raises(ConfigError, match="flat action head"):
+        Config(algorithm="replay_q", task="numeric_relation", action_head="digits").validate()
+
+
+@pytest.mark.parametrize("env_id", ["WMIL/NumberWalk-v0", "WMIL/ObjectEdit-v0"])
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_rules_simulator_steps_observations_as_the_env_does(env_id, level):
+    """The planner's upper bound imagines with the true rules: from each observation and action
+    it gives the env's next observation (the final one where an episode ends) and reward."""
+    envs = gym.make_vec(env_id, num_envs=32, difficulty=level)
+    rules = RulesSimulator(envs.unwrapped.task)
+    obs, _ = envs.reset(seed=level)
+    rng = np.random.default_rng(level)
+    for _ in range(2 * envs.unwrapped.task.horizon(level)):  # reaches, holds, resets
+        actions = rng.integers(0, envs.single_action_space.n, size=32)
+        new_obs, rewards, _, _, infos = envs.step(actions)
+        expected = infos["final_obs"] if "final_obs" in infos else new_obs
+        following, reward = rules.step(torch.as_tensor(obs), torch.as_tensor(actions))
+        np.testing.assert_array_equal(following.numpy(), expected)
+        np.testing.assert_array_equal(reward.numpy(), rewards)
+        obs = new_obs
+    envs.close()
+    with pytest.raises(ValueError, match="shows no"):
+        rules.step(torch.zeros_like(torch.as_tensor(obs)), torch.zeros(32, dtype=torch.long))
+    with pytest.raises(ValueError, match="needs a world"):
+        RulesSimulator(gym.make("WMIL/Conditional-v0").unwrapped.task)
 
 
 @pytest.mark.slow

@@ -87,6 +87,7 @@ class World(Task):
             axis=1,
         )
         self._pair_tokens = pairs  # (S * S, 2k): object s and target t, row s * S + t
+        self._id_of_shown = {row.tobytes(): i for i, row in enumerate(shown.astype(np.int64))}
         self._next_flat = self._next.ravel()
         self._oracle_flat = self._oracle.ravel()
         self._dist_flat = self._dist.ravel()
@@ -220,6 +221,21 @@ class World(Task):
     def question(self, fields: Fields) -> np.ndarray:
         now, target = self.ids(fields)
         return self._pair_tokens.take(now * self.num_objects + target, axis=0)
+
+    def question_ids(self, question: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(object ids, target ids) that question token rows (n, 2k) show: the inverse of
+        ``question``, so the true rules can step an observation (the planner's upper bound).
+        A row that shows no object is a ``ValueError``."""
+        rows = np.ascontiguousarray(question, dtype=np.int64)
+        half = rows.shape[1] // 2
+        try:
+            ids = [
+                [self._id_of_shown[row.tobytes()] for row in part]
+                for part in (rows[:, :half], rows[:, half:])
+            ]
+        except KeyError:
+            raise ValueError(f"a question row shows no {type(self).__name__} object") from None
+        return np.asarray(ids[0], dtype=np.int64), np.asarray(ids[1], dtype=np.int64)
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         obj = {k: fields[k] for k in self.object_fields}
