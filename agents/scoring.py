@@ -53,6 +53,7 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
     success, categories, texts = [], [], []
     obs_rows, action_rows, next_rows = [], [], []
     first_obs, first_actions, golds, field_rows = [], [], [], []
+    efficiency = []  # worlds: optimal_steps / steps_to_goal of each episode (NaN: not reached)
     rounds = math.ceil(episodes / n)
     for r in range(rounds):
         obs, _ = envs.reset(seed=seed if r == 0 else None)
@@ -78,6 +79,11 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
             if lines is not None:
                 for i, line in enumerate(lines):
                     line.append(_describe_step(envs, actions[i], next_obs[i]))
+            if terminated.all() and "optimal_steps" in infos["final_info"]:
+                final = infos["final_info"]
+                reached = final["episode_success"] & (final["steps_to_goal"] > 0)
+                taken = np.maximum(final["steps_to_goal"], 1)
+                efficiency.append(np.where(reached, final["optimal_steps"] / taken, np.nan))
             obs = new_obs
         success.append(episode_success)
         if category:
@@ -99,6 +105,7 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
         "first_actions": np.concatenate(first_actions)[:take],
         "gold": np.concatenate(golds)[:take],
         "fields": {k: np.concatenate([f[k] for f in field_rows])[:take] for k in field_rows[0]},
+        "path_efficiency": np.concatenate(efficiency)[:take] if efficiency else None,
     }
 
 

@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from wmil_envs.tasks import TASKS
+
 THRESHOLDS = (0.5, 0.9, 0.95)
+WORLD_COLUMNS = ("final_test_success", "path_efficiency", "simulator_rollout_exact")
+"""Worlds only (empty elsewhere): greedy success on held-out ``test`` start/goal pairs, the mean
+``optimal_steps / steps_to_goal`` of the greedy episodes that reached the goal, and the share
+of held-out starts whose 5-step imagined rollout (random actions) is exact (simulator only)."""
 TIMING_COLUMNS = ("wall_seconds", "train_seconds", "cpu_seconds", "env_steps_per_second")
 SUCCESS_WINDOW = 512
 COLUMNS = (
@@ -58,6 +64,7 @@ COLUMNS = (
     "vq_codes_used",
     "vq_usage",
     "vq_perplexity",
+    *WORLD_COLUMNS,
     *TIMING_COLUMNS,
 )
 
@@ -104,7 +111,8 @@ def _set_threads(cfg) -> None:
 
 def _train_trainer(cell, cfg, curve: _Curve) -> dict[str, Any]:
     """Any registered algorithm (REINFORCE, PPO, random, ...) through ``Trainer.iterate``."""
-    from agents.training_loop import Trainer
+    from agents.algorithm import make_policy
+    from agents.training_loop import EVAL_SEED_OFFSET, Trainer
 
     trainer = Trainer(cfg, run_dir=os.devnull)
     window: deque[float] = deque(maxlen=SUCCESS_WINDOW)
@@ -120,7 +128,9 @@ def _train_trainer(cell, cfg, curve: _Curve) -> dict[str, Any]:
         if curve.due(update.step) or update.step >= cfg.max_steps:
             curve.record(update.step, trainer.greedy_eval(None)["greedy_success"], rate())
     trainer.envs.close()
-    return {"model": trainer.eval_model(), "steps": trainer.step, "train_seconds": train_s}
+    model = trainer.eval_model()
+    policy = make_policy(cfg.algorithm, model, cfg.seed + EVAL_SEED_OFFSET, cfg)
+    return {"model": model, "policy": policy, "steps": trainer.step, "train_seconds": train_s}
 
 
 def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
@@ -179,7 +189,7 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
             rate = float(np.mean(window)) if window else math.nan
             curve.record(step, evaluate(), rate)
     envs.close()
-    return {"model": model, "steps": step, "train_seconds": train_s}
+    return {"model": model, "policy": agent, "steps": step, "train_seconds": train_s}
 
 
 class SB3Agent:
@@ -286,6 +296,36 @@ TRAIN = {
 # ------------------------------------------------------------------------------------ a cell
 
 
+def world_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
+    """``WORLD_COLUMNS`` of a trained agent on a world (its level; train and test splits)."""
+    from agents.scoring import make_eval_envs, run_episodes
+    from agents.training_loop import EVAL_SEED_OFFSET
+    from agents.world_model_eval import simulator_metrics
+
+    seed, n = cfg.seed + EVAL_SEED_OFFSET, min(episodes, 1024)
+    scores: dict[str, float] = {}
+    for split in ("train", "test"):
+        envs = make_eval_envs(cfg, n, split=split)
+        try:
+            played = run_episodes(envs, policy, episodes, seed)
+        finally:
+            envs.close()
+        if split == "test":
+            scores["final_test_success"] = float(played["success"].mean())
+        else:
+            efficiency = played["path_efficiency"]
+            reached = efficiency[~np.isnan(efficiency)]
+            scores["path_efficiency"] = float(reached.mean()) if reached.size else math.nan
+    if getattr(model, "simulator", None) is not None:
+        envs = make_eval_envs(cfg, n, split="test")
+        try:
+            found = simulator_metrics(envs, model.simulator, seed + 2)
+        finally:
+            envs.close()
+        scores["simulator_rollout_exact"] = found["rollout_exact"]
+    return scores
+
+
 def steps_to(steps: list[int], values: list[float], threshold: float) -> int | None:
     for s, v in zip(steps, values, strict=True):
         if v >= threshold - 1e-12:
@@ -355,6 +395,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
                 if key in probes:
                     row[key] = round(probes.pop(key), 6)
             row["probes"] = json.dumps(_rounded(probes), sort_keys=True)
+        if result.get("policy") is not None and TASKS[cfg.task_name].has_dynamics:
+            scores = world_scores(cfg, result["policy"], model, cfg.eval_episodes)
+            row.update({k: round(v, 6) for k, v in scores.items()})
         row["train_seconds"] = round(result["train_seconds"], 3)
         row["env_steps_per_second"] = round(result["steps"] / max(result["train_seconds"], 1e-9), 1)
         row["status"] = "ok"

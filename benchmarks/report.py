@@ -42,7 +42,15 @@ PAIRS = (
     ("ppo_wm", "ppo_rl_only"),
     ("ppo_wm_vq", "ppo_rl_only"),
     ("ppo_wm_vq", "ppo_wm"),
+    # the worlds suite: the used world model against model-free, replay alone, the true rules
+    ("ppo_wm", "ppo"),
+    ("planner", "ppo"),
+    ("planner", "ppo_matched"),
+    ("planner", "replay_q"),
+    ("planner_rules", "planner"),
 )
+MODEL_BASED, MODEL_FREE = "planner", ("ppo", "ppo_matched", "replay_q")
+"""The worlds suite's steps-to-90 % comparison: the planner against each model-free agent."""
 ENV_ORDER = tuple(TASKS)  # the task registry's order
 
 
@@ -251,6 +259,59 @@ def _steps_to(runs: dict[int, dict], th: int) -> str:
     return f"{int(np.median(reached)):,} ({len(reached)}/{len(hits)})"
 
 
+def _world_cells(runs: dict[int, dict]) -> list[str]:
+    """The worlds' columns of one agent at one env-level: mean [CI] over seeds, – when absent."""
+    cells = []
+    for column in ("final_test_success", "path_efficiency", "simulator_rollout_exact"):
+        values = [_f(r.get(column)) for r in runs.values()]
+        values = [v for v in values if not math.isnan(v)]
+        cells.append(_ci(values) if values else "–")
+    cells.append(f"{_mean(runs, 'cpu_seconds'):,.0f}")
+    return cells
+
+
+def steps_ratio_table(res: Results) -> list[str]:
+    """Per world env-level: env steps to 90 % greedy success of each model-free agent divided by
+    the planner's, paired by seed. Where the model-free agent never reached 90 %, its whole
+    budget stands in, so the ratio is a lower bound (``≥``); where the planner did not, there
+    is no ratio (``n/r``)."""
+    free = [a for a in MODEL_FREE if a in res.agents]
+    if MODEL_BASED not in res.agents or not free:
+        return ["(no planner and model-free agents in this sweep)"]
+    lines = [
+        "| env | level | " + " | ".join(f"{a} / planner" for a in free) + " |",
+        "|---|---|" + "---|" * len(free),
+    ]
+    for task in res.tasks:
+        for lv in res.levels[task]:
+            planner = res.cells.get((task, lv, MODEL_BASED), {})
+            if not planner:
+                continue
+            cells = []
+            for agent in free:
+                other = res.cells.get((task, lv, agent), {})
+                ratios = []
+                for seed in sorted(set(planner) & set(other)):
+                    mine = _f(planner[seed]["steps_to_90"])
+                    theirs = _f(other[seed]["steps_to_90"])
+                    if math.isnan(mine):
+                        ratios.append("n/r")
+                    elif math.isnan(theirs):
+                        ratios.append(f"≥{_f(other[seed]['steps']) / mine:.1f}")
+                    else:
+                        ratios.append(f"{theirs / mine:.1f}")
+                cells.append(", ".join(ratios) if ratios else "–")
+            lines.append(f"| {task} | {lv} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Each cell lists the ratio for every seed: how many times more env steps the model-free "
+        "agent needed to reach 90 % greedy success than the planner. `≥` marks seeds where the "
+        "model-free agent never reached it within its budget (the budget stands in); `n/r`: "
+        "the planner did not reach it.",
+    ]
+    return lines
+
+
 def env_tables(res: Results) -> list[str]:
     lines = []
     for task in res.tasks:
@@ -260,12 +321,19 @@ def env_tables(res: Results) -> list[str]:
                 if (task, lv, res.agents[0]) in res.cells
                 else task
             )
+            world = any(
+                r.get("final_test_success") not in (None, "")
+                for a in res.agents
+                for r in res.cells.get((task, lv, a), {}).values()
+            )
+            extra = " held-out test success | path efficiency | 5-step imagined exact | CPU s |"
             lines += [
                 f"#### {env_id} level {lv} (random: {res.random[(task, lv)]:.3f})",
                 "",
                 "| agent | steps | final greedy success | normalised score | log-AUC | "
-                "steps to 50 % | to 90 % | to 95 % | env steps/s | wall s |",
-                "|---|---|---|---|---|---|---|---|---|---|",
+                "steps to 50 % | to 90 % | to 95 % | env steps/s | wall s |"
+                + (extra if world else ""),
+                "|---|---|---|---|---|---|---|---|---|---|" + ("---|" * 4 if world else ""),
             ]
             for agent in res.agents:
                 runs = res.cells.get((task, lv, agent))
@@ -284,6 +352,7 @@ def env_tables(res: Results) -> list[str]:
                             *(_steps_to(runs, th) for th in THRESHOLDS),
                             f"{_mean(runs, 'env_steps_per_second'):,.0f}",
                             f"{_mean(runs, 'wall_seconds'):.1f}",
+                            *(_world_cells(runs) if world else []),
                         ]
                     )
                     + " |"
@@ -524,6 +593,16 @@ def build_report(
         "",
         *pair_table(res),
         "",
+        *(
+            [
+                f"{h}# Model-based against model-free: env steps to 90 %",
+                "",
+                *steps_ratio_table(res),
+                "",
+            ]
+            if MODEL_BASED in res.agents
+            else []
+        ),
         *throughput_section(throughput, h),
         f"{h}# Per env and level",
         "",

@@ -192,8 +192,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="--backend ray: an existing cluster (e.g. auto)")
     p.add_argument("--resume", action="store_true", help="skip runs already in results.csv")
     p.add_argument("--no_progress", "--no-progress", action="store_true", help="no progress bar")
-    for key in ("task", "agent", "seed"):
-        p.add_argument(f"--{key}s", nargs="*", default=None, dest=key, help=f"only these {key}s")
+    for key, flag in (("task", "tasks"), ("difficulty", "levels"), ("agent", "agents"),
+                      ("seed", "seeds")):  # fmt: skip
+        p.add_argument(f"--{flag}", nargs="*", default=None, dest=key, help=f"only these {flag}")
     return p
 
 
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             args.resume,
             args.address,
             not args.no_progress,
-            {"task": args.task, "agent": args.agent, "seed": args.seed},
+            {key: getattr(args, key) for key in ("task", "difficulty", "agent", "seed")},
         )
     except SuiteError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,6 +19,11 @@ process pool worker or a Ray task unchanged.
       rl_only: {kind: trainer, config: {algorithm: reinforce, world_model_head: false}}
       sb3_ppo: {kind: sb3, steps_fraction: 0.5, config: {algorithm: ppo}}
 
+Top-level keys that start with ``x-`` are ignored: YAML anchors of settings that several agents
+share (``x-ppo: &ppo {...}``, then ``config: {<<: *ppo, num_envs: 16}``).
+An env may name the ``agents`` that run on it (default: all of the suite's), e.g. an agent that
+needs a world's rules. Several entries may share a task (one per level, each with its config).
+
 Agent kinds: ``trainer`` (``agents.training_loop.Trainer`` with any registered algorithm:
 REINFORCE, PPO or ``random``, uniform actions, with the config's heads), ``distill`` (the same
 model trained by cross-entropy to the parent's correct action, ``envs.call("oracle")``: the
@@ -52,7 +57,7 @@ SUITE_KEYS = {
     "envs",
     "agents",
 }
-ENV_KEYS = {"task", "levels", "max_steps", "config", "tags"}
+ENV_KEYS = {"task", "levels", "max_steps", "config", "tags", "agents"}
 AGENT_KEYS = {"kind", "config", "steps_fraction", "tags", "description"}
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -101,7 +106,7 @@ def load_suite(name_or_path: str) -> Suite:
         )
     data = yaml.safe_load(path.read_text()) or {}
     _need(isinstance(data, dict), f"{path}: a suite must be a mapping")
-    unknown = set(data) - SUITE_KEYS
+    unknown = {key for key in data if not str(key).startswith("x-")} - SUITE_KEYS
     _need(
         not unknown,
         f"{path}: unknown suite key(s) {sorted(unknown)}; allowed: {sorted(SUITE_KEYS)}",
@@ -135,6 +140,11 @@ def load_suite(name_or_path: str) -> Suite:
         _need("task" in env and "max_steps" in env, f"{path}: every env needs task and max_steps")
         env.setdefault("config", {})
         env.setdefault("tags", [])
+        unknown = set(env.get("agents") or []) - set(suite.agents)
+        _need(
+            not unknown,
+            f"{path}: env {env['task']!r}: agents {sorted(unknown)} are not in the suite's agents",
+        )
     for name, agent in suite.agents.items():
         unknown = set(agent) - AGENT_KEYS
         _need(
@@ -190,6 +200,8 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
     for env in suite.envs:
         for level in _levels(env):
             for agent_name, agent in suite.agents.items():
+                if agent_name not in (env.get("agents") or suite.agents):
+                    continue
                 max_steps = max(1, int(round(int(env["max_steps"]) * agent["steps_fraction"])))
                 for seed in suite.seeds:
                     config = {

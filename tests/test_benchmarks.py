@@ -206,3 +206,51 @@ def test_ray_backend_gives_the_same_rows(smoke_dir, tmp_path):
     assert ray_rows == pool
     with open(out / "results.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == len(pool)
+
+
+# ------------------------------------------------------------------------------ the worlds suite
+
+
+def test_worlds_suite_covers_every_world_level_and_agent_and_gives_ppo_ten_times_the_steps():
+    suite = load_suite("worlds")
+    grid = cells(suite)
+    assert suite.seeds == [0, 1, 2, 3, 4]
+    levels = {(c["task"], c["difficulty"]) for c in grid}
+    assert {(t, lv) for t in ("number_walk", "object_edit") for lv in range(4)} <= levels
+    worlds = [c for c in grid if c["task"] in ("number_walk", "object_edit")]
+    assert {c["agent"] for c in worlds} == set(suite.agents)
+    tries = [c for c in grid if c["task"] in ("conditional", "sequence_next")]
+    assert tries and all(c["config"]["episode_length"] == 4 for c in tries)
+    assert "planner_rules" not in {c["agent"] for c in tries}  # the rules need a world
+    budget = {(c["task"], c["difficulty"], c["agent"]): c["max_steps"] for c in grid}
+    for (task, level, agent), steps in budget.items():
+        if agent == "planner":
+            assert budget[(task, level, "ppo")] >= 10 * steps
+
+
+@pytest.fixture(scope="module")
+def worlds_smoke_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench_worlds_smoke")
+    run_suite("worlds_smoke", out, backend="process", workers=2, progress=False)
+    return out
+
+
+def test_worlds_smoke_rows_and_report(worlds_smoke_dir):
+    rows = read_rows(worlds_smoke_dir)
+    suite = load_suite("worlds_smoke")
+    assert len(rows) == len(cells(suite))
+    assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows if r["error"]]
+    for r in rows:
+        world = r["task"] == "number_walk"
+        assert (r["final_test_success"] != "") == world  # held-out goals: worlds only
+        if world:
+            assert 0.0 <= float(r["final_test_success"]) <= 1.0
+            efficiency = float(r["path_efficiency"])
+            assert math.isnan(efficiency) or 0.0 < efficiency <= 1.0
+        # the imagined-rollout exactness: agents with a learned simulator on a world only
+        assert (r["simulator_rollout_exact"] != "") == (world and r["agent"] == "planner")
+    assert report_mod.main([str(worlds_smoke_dir)]) == 0
+    text = (worlds_smoke_dir / "report.md").read_text()
+    assert "held-out test success | path efficiency | 5-step imagined exact | CPU s" in text
+    assert "Model-based against model-free: env steps to 90 %" in text
+    assert "| number_walk | 0 |" in text and "planner − replay_q" in text
