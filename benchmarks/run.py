@@ -124,6 +124,10 @@ def run_suite(
     keep = {(c["cell_id"], c["cell_hash"]) for c in grid} - {
         (c["cell_id"], c["cell_hash"]) for c in todo
     }
+    # finished rows outside this run's filters (--tasks, --levels...) stay as they are
+    whole = {(c["cell_id"], c["cell_hash"]) for c in cells(suite)}
+    selected = {c["cell_id"] for c in grid}
+    keep |= {(r["cell_id"], r["cell_hash"]) for r in old if r["cell_id"] not in selected} & whole
     rows = {r["cell_id"]: r for r in old if (r["cell_id"], r["cell_hash"]) in keep}
     workers = workers or min(2, os.cpu_count() or 1)
     meta = {

@@ -148,6 +148,15 @@ def test_resume_skips_finished_runs_and_reruns_the_same_numbers(smoke_dir, tmp_p
         assert again[r["cell_id"]] == r
 
 
+def test_a_filtered_resume_keeps_the_rows_outside_its_filter(smoke_dir, tmp_path):
+    rows = read_rows(smoke_dir)
+    out = tmp_path / "filtered"
+    out.mkdir()
+    write_rows(out / "results.csv", rows)
+    run_suite("smoke", out, workers=1, resume=True, progress=False, only={"task": [TASKS[1]]})
+    assert {r["cell_id"]: r for r in read_rows(out)} == {r["cell_id"]: r for r in rows}
+
+
 def test_report_structure(smoke_dir):
     assert report_mod.main([str(smoke_dir)]) == 0
     text = (smoke_dir / "report.md").read_text()
