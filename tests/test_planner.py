@@ -33,6 +33,38 @@ def test_imagine_is_step_fed_back_and_reward_reads_the_feedback():
     assert torch.allclose(pred.reward, pred.feedback_logits.softmax(-1)[:, vocab.CORRECT])
 
 
+def _pattern_echo_transitions(n: int, seed: int):
+    """(obs, actions, next obs, rewards) of ``n`` one-step PatternEcho episodes, random actions."""
+    envs = gym.make_vec("WMIL/PatternEcho-v0", num_envs=n, num_actions=4)
+    obs, _ = envs.reset(seed=seed)
+    actions = np.random.default_rng(seed).integers(0, 4, n)
+    _, rewards, _, _, infos = envs.step(actions)
+    vocab_size = int(envs.single_observation_space.nvec[0])
+    envs.close()
+    as_tensor = torch.as_tensor
+    return as_tensor(obs), as_tensor(actions), as_tensor(infos["final_obs"]), rewards, vocab_size
+
+
+def test_imagine_matches_the_env_after_training_on_pattern_echo():
+    """A simulator trained on 2,048 random transitions imagines held-out ones exactly: every
+    token of the next observation, and the reward read from its predicted feedback."""
+    torch.manual_seed(0)
+    obs, actions, next_obs, _, vocab_size = _pattern_echo_transitions(2048, seed=0)
+    sim = Simulator(obs.shape[1], vocab_size, num_actions=4, hidden_dim=32, num_layers=1,
+                    num_heads=4)  # fmt: skip
+    optimizer = torch.optim.Adam(sim.parameters(), lr=3e-3)
+    for _ in range(200):
+        rows = torch.randint(0, len(obs), (128,))
+        loss, _ = sim.loss(obs[rows], actions[rows], next_obs[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    held_obs, held_actions, held_next, held_rewards, _ = _pattern_echo_transitions(512, seed=1)
+    frames, rewards = sim.imagine(held_obs, held_actions[:, None])
+    assert torch.equal(frames[:, 0], held_next)
+    np.testing.assert_array_equal((rewards[:, 0] > 0.5).numpy(), held_rewards > 0)
+
+
 def test_beam_search_prefers_the_action_the_simulator_rewards():
     """With a simulator whose feedback says <correct> only after action 2, the search picks 2
     at every width and depth."""
