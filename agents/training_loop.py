@@ -519,6 +519,7 @@ class Trainer:
             "greedy_success": last["greedy_success"],
             "train_seconds": round(wall, 3),
             "cpu_seconds": round(cpu, 3),
+            "unix_time": time.time(),  # so a caller can time it from its process's start
         }
         return True
 
