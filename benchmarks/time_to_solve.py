@@ -6,7 +6,7 @@ Ours: ``python -m agents.train --config configs/mvp.yaml --stop_at_success 0.95 
 its 10,000 steps). SB3: ``PPO("MlpPolicy", env, seed=S, device="cpu")``, every other setting
 its default (one env, n_steps 2048, batch 64, 10 epochs...), on the same env and level, with the
 same greedy evaluation (same episodes, every 500 env steps) run by a callback; at most
-``--sb3-max-steps``. SB3 runs only where ``stable_baselines3`` is importable. Both sides use one
+``--sb3_max_steps``. SB3 runs only where ``stable_baselines3`` is importable. Both sides use one
 torch thread; seeds alternate ours / SB3 so that both share the machine's load.
 
 The time is from just before the process is launched to the moment its evaluation reached the
@@ -68,8 +68,8 @@ def run_ours(seed: int, target: float, workdir: Path) -> dict:
 def run_sb3(seed: int, target: float, workdir: Path, max_steps: int) -> dict:
     """SB3 PPO (defaults) on the same task in a fresh process (``_sb3_worker``)."""
     out = workdir / f"sb3_s{seed}.json"
-    command = [sys.executable, "-m", "benchmarks.time_to_solve", "--sb3-worker", str(seed),
-               "--target", str(target), "--sb3-max-steps", str(max_steps),
+    command = [sys.executable, "-m", "benchmarks.time_to_solve", "--sb3_worker", str(seed),
+               "--target", str(target), "--sb3_max_steps", str(max_steps),
                "--json", str(out)]  # fmt: skip
     launched, exited = _launch(command)
     reached = json.loads(out.read_text())
@@ -143,10 +143,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 for each agent")
     p.add_argument("--target", type=float, default=0.95, help="greedy success to reach")
-    p.add_argument("--sb3-max-steps", type=int, default=200_000, help="SB3's step budget")
-    p.add_argument("--no-sb3", action="store_true", help="time ours only")
+    p.add_argument(
+        "--sb3_max_steps", "--sb3-max-steps", type=int, default=200_000, help="SB3's step budget"
+    )
+    p.add_argument("--no_sb3", "--no-sb3", action="store_true", help="time ours only")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
-    p.add_argument("--sb3-worker", type=int, metavar="SEED", help=argparse.SUPPRESS)
+    p.add_argument("--sb3_worker", "--sb3-worker", type=int, metavar="SEED", help=argparse.SUPPRESS)
     return p
 
 
