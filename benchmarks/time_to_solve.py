@@ -10,7 +10,9 @@ same greedy evaluation (same episodes, every 500 env steps) run by a callback; a
 torch thread; seeds alternate ours / SB3 so that both share the machine's load.
 
 The time is from just before the process is launched to the moment its evaluation reached the
-target (read from the process's output); the process then saves and exits, which is not counted.
+target (which the process writes down); the process then saves and exits, which is not counted.
+The CPU seconds of each process to its exit are printed too: on a shared machine the load
+inflates them less than wall time.
 
     python -m benchmarks.time_to_solve [--seeds 5] [--target 0.95] [--json PATH]
 """
@@ -22,6 +24,7 @@ import importlib.util
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,16 +38,26 @@ ROOT = Path(__file__).resolve().parent.parent
 MVP_CONFIG = ROOT / "configs" / "mvp.yaml"
 
 
-def _launch(command: list[str], **kwargs) -> tuple[float, float]:
+def _launch(command: list[str], **kwargs) -> tuple[float, float, float]:
     """Run ``command`` from the repository root (importable there); its launch and exit
-    ``time.time()``."""
+    ``time.time()`` and the CPU seconds it used (user + system: on a shared machine, what
+    the load does not inflate as much as wall time)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     launched = time.time()
     subprocess.run(command, check=True, cwd=ROOT, env=env, **kwargs)
-    return launched, time.time()
+    exited = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return launched, exited, cpu
+
+
+def _seconds_since(launched: float, reached: float | None) -> float | None:
+    """Seconds from launch to the ``time.time()`` the target was reached (None: never)."""
+    return None if reached is None else reached - launched
 
 
 def run_ours(seed: int, target: float, workdir: Path) -> dict:
@@ -53,15 +66,16 @@ def run_ours(seed: int, target: float, workdir: Path) -> dict:
     command = [sys.executable, "-m", "agents.train", "--config", str(MVP_CONFIG),
                "--stop_at_success", str(target), "--seed", str(seed), "--progress", "false",
                "--run_dir", str(run_dir)]  # fmt: skip
-    launched, exited = _launch(command, stdout=subprocess.DEVNULL)
+    launched, exited, cpu = _launch(command, stdout=subprocess.DEVNULL)
     summary = json.loads((run_dir / "summary.json").read_text())
     reached = summary["stopped_at_success"]
     return {
         "agent": "ours",
         "seed": seed,
-        "seconds_to_solve": None if reached is None else reached["unix_time"] - launched,
+        "seconds_to_solve": _seconds_since(launched, reached and reached["unix_time"]),
         "steps_to_solve": None if reached is None else reached["step"],
         "seconds_to_exit": exited - launched,
+        "cpu_seconds_to_exit": cpu,
     }
 
 
@@ -71,16 +85,15 @@ def run_sb3(seed: int, target: float, workdir: Path, max_steps: int) -> dict:
     command = [sys.executable, "-m", "benchmarks.time_to_solve", "--sb3_worker", str(seed),
                "--target", str(target), "--sb3_max_steps", str(max_steps),
                "--json", str(out)]  # fmt: skip
-    launched, exited = _launch(command)
+    launched, exited, cpu = _launch(command)
     reached = json.loads(out.read_text())
     return {
         "agent": "sb3_ppo",
         "seed": seed,
-        "seconds_to_solve": None
-        if reached["unix_time"] is None
-        else reached["unix_time"] - launched,
+        "seconds_to_solve": _seconds_since(launched, reached["unix_time"]),
         "steps_to_solve": reached["step"],
         "seconds_to_exit": exited - launched,
+        "cpu_seconds_to_exit": cpu,
     }
 
 
@@ -178,7 +191,8 @@ def main(argv: list[str] | None = None) -> None:
                     f"{row['agent']:<8} seed {row['seed']}: "
                     + ("not reached" if solved is None else f"{solved:6.2f} s")
                     + f" at step {row['steps_to_solve']}, "
-                    f"exit after {row['seconds_to_exit']:.2f} s",
+                    f"exit after {row['seconds_to_exit']:.2f} s "
+                    f"({row['cpu_seconds_to_exit']:.2f} CPU s)",
                     flush=True,
                 )
     for agent in dict.fromkeys(r["agent"] for r in rows):
@@ -187,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"# {agent}: median {median_seconds(mine):.2f} s to solve "
             f"({len(steps)}/{len(mine)} solved; median step "
-            f"{statistics.median(steps) if steps else 'n/a'})"
+            f"{statistics.median(steps) if steps else 'n/a'}; median "
+            f"{statistics.median(r['cpu_seconds_to_exit'] for r in mine):.2f} CPU s to exit)"
         )
     if args.json:
         meta = {"target": args.target, "seeds": args.seeds, "cores": os.cpu_count(),
