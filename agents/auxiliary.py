@@ -17,7 +17,7 @@ def auxiliary_losses(
     ``out``: the model on the observations (B, L); ``actions`` (B,) taken in them;
     ``next_obs`` (B, L) what followed; ``cfg``: the training config (the two coefficients).
     """
-    loss = torch.zeros(())
+    loss = torch.zeros((), device=out.logits.device)
     metrics: dict[str, float] = {}
     if model.wm_head is not None:
         wm = model.world_model_stats(model.world_model_logits(out.hidden, actions), next_obs)

@@ -19,7 +19,7 @@ import wmil_envs.tasks
 from agents.algorithm import ALGORITHMS  # the registry: the allowed ``algorithm`` values
 from wmil_envs.parent import parent_spec_problem
 
-DEVICES = ("cpu", "cuda")
+DEVICES = ("cpu", "cuda", "mps")
 ACTION_HEADS = ("flat", "digits")
 PLANNER_MODELS = ("learned", "rules")
 # The task registry's live tables: a task registered at runtime is known here too.
@@ -88,7 +88,8 @@ class Config:
     rollout_steps: int = 1
     """Vector steps per update; a multiple of the horizon (episodes end at update ends)."""
     device: str = "cpu"
-    """cpu or cuda."""
+    """cpu, cuda or mps (Apple GPUs); cuda and mps only where torch reports them available.
+    The envs stay on the CPU; each rollout is moved to the device once, for the update."""
     torch_threads: int = 1
     """torch.set_num_threads; tiny models are fastest single-threaded (0 = leave torch's)."""
 
@@ -227,6 +228,10 @@ class Config:
     """Greedy evaluation every this many env steps (and at the end); 0 = only at the end."""
     eval_episodes: int = 512
     """Episodes per greedy evaluation."""
+    stop_at_success: float | None = None
+    """Stop training at the first greedy evaluation (every ``eval_every`` steps) whose success
+    at the target level is at least this, in (0, 1]; summary.json's ``stopped_at_success``
+    gives its step and seconds. None = run all ``max_steps``."""
     checkpoint_every: int = 5000
     """Checkpoint every this many env steps (and always at the end); 0 = only at the end."""
     keep_checkpoints: int = 2
@@ -425,6 +430,14 @@ class Config:
                 value >= 0 and math.isfinite(value),
                 f"{name}={value!r} must be a finite number >= 0",
             )
+        _need(
+            self.stop_at_success is None or 0.0 < self.stop_at_success <= 1.0,
+            f"stop_at_success={self.stop_at_success!r} must be None or in (0, 1]",
+        )
+        _need(
+            self.stop_at_success is None or self.eval_every > 0,
+            "stop_at_success is checked at the greedy evaluations: it needs eval_every > 0",
+        )
         _need(
             self.target_kl is None or self.target_kl > 0,
             f"target_kl={self.target_kl!r} must be None or > 0",

@@ -25,9 +25,10 @@ class ModelPolicy:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
-        logits = self.model(torch.as_tensor(obs)).logits
+        device = next(self.model.parameters()).device  # the model's (the config's device)
+        logits = self.model(torch.as_tensor(obs).to(device)).logits
         actions = logits.argmax(-1) if greedy else Categorical(logits=logits).sample()
-        return actions.numpy()
+        return actions.cpu().numpy()
 
 
 class RandomPolicy:

@@ -26,7 +26,7 @@ class PPO(SampledPolicyAlgorithm):
 
         # 1. Generalised advantage estimation (dones[t]: the episode ended after step t).
         advantages = torch.zeros_like(batch.rewards)
-        last_gae = torch.zeros(N)
+        last_gae = torch.zeros_like(batch.rewards[0])  # (N,), on the rollout's device
         for t in reversed(range(T)):
             next_value = batch.next_value if t == T - 1 else batch.values[t + 1]
             not_done = 1.0 - batch.dones[t]
@@ -49,7 +49,7 @@ class PPO(SampledPolicyAlgorithm):
         minibatch_size = batch_size // cfg.num_minibatches
         clip_fracs, sums, count = [], {}, 0
         for _epoch in range(cfg.update_epochs):
-            order = torch.randperm(batch_size)
+            order = torch.randperm(batch_size).to(b_obs.device)  # drawn on the CPU generator
             for start in range(0, minibatch_size * cfg.num_minibatches, minibatch_size):
                 mb = order[start : start + minibatch_size]
                 out = model(b_obs[mb])

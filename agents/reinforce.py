@@ -30,7 +30,7 @@ class Reinforce(SampledPolicyAlgorithm):
 
         # 1. Discounted return-to-go of every step, within its episode.
         returns = torch.zeros_like(batch.rewards)
-        future = torch.zeros(N)
+        future = torch.zeros_like(batch.rewards[0])  # (N,), on the rollout's device
         for t in reversed(range(T)):
             future = batch.rewards[t] + cfg.gamma * future * (1.0 - batch.dones[t])
             returns[t] = future

@@ -16,7 +16,9 @@ trainer knows it only through that contract. ``Trainer.update()`` is one rollout
 Success rate (``charts/success_rate``) is the rolling rate over the last ``success_window``
 training episodes (at the current level: the window is emptied when the curriculum changes it).
 A greedy evaluation runs every ``eval_every`` steps on a fixed set of fresh episodes, and its
-results go to ``summary.json`` (``greedy_evals``).
+results go to ``summary.json`` (``greedy_evals``). With ``stop_at_success``, training stops at
+the first of them at the target level that reaches it (``stopped_at_success`` in the summary:
+its step, success and seconds); the run counts as finished.
 
 Curriculum (``curriculum: true``): the vector env is wrapped in
 ``wmil_envs.VectorCurriculumWrapper``, whose ``CurriculumManager`` (settings: the config's
@@ -36,6 +38,7 @@ so the last checkpoint stays the last good one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -69,7 +72,7 @@ from wmil_envs.wrappers import VectorCurriculumWrapper
 EVAL_SEED_OFFSET = 1_000_003
 RESUME_OVERRIDABLE = (
     "max_steps", "eval_every", "eval_episodes", "checkpoint_every", "keep_checkpoints",
-    "log_every", "progress", "torch_threads", "max_fallback_rate",
+    "log_every", "progress", "torch_threads", "max_fallback_rate", "stop_at_success",
 )  # fmt: skip
 
 
@@ -80,6 +83,28 @@ class TrainingDiverged(RuntimeError):
 def default_run_dir(cfg: Config) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{cfg.task_name}_{cfg.algorithm}_s{cfg.seed}_{stamp}"
+
+
+def resolve_device(name: str, algorithm: str) -> torch.device:
+    """The torch device ``name`` (cpu, cuda or mps), or a ConfigError saying why it cannot be
+    used here: torch does not report it available, or the algorithm runs on the CPU only."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if algorithm == "planner":
+        raise ConfigError(f"device={name!r}: the planner runs on the CPU only; use device=cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device='cuda' but torch reports no usable CUDA GPU (torch.cuda.is_available() is "
+            f"False; torch {torch.__version__}, built for CUDA {torch.version.cuda}); use "
+            "device=cpu, or a torch build for this machine's GPU"
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if name == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError(
+            "device='mps' but torch reports no Apple GPU (torch.backends.mps.is_available() is "
+            "False); use device=cpu"
+        )
+    return torch.device(name)
 
 
 def build_model(cfg: Config, envs) -> AgentModel:
@@ -118,9 +143,7 @@ class Trainer:
             torch.set_num_threads(cfg.torch_threads)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
-        self.device = torch.device(cfg.device)
-        if self.device.type != "cpu":
-            raise ConfigError("this trainer runs on CPU only for now (device='cpu')")
+        self.device = resolve_device(cfg.device, cfg.algorithm)
 
         self.envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
         if cfg.episode_memory > 1:  # the model reads the episode's last observations
@@ -131,7 +154,8 @@ class Trainer:
             self.curriculum = cfg.make_curriculum(self.envs.unwrapped.task)
             self.envs = VectorCurriculumWrapper(self.envs, manager=self.curriculum)
         self.num_actions = int(self.envs.single_action_space.n)
-        self.model = build_model(cfg, self.envs)
+        # built on the CPU (the same initial weights on every device), then moved
+        self.model = build_model(cfg, self.envs).to(self.device)
         self.algo = algorithm_class(cfg.algorithm)(self.model, cfg)
         self.weights = (cfg.goal_weight, cfg.pred_weight, cfg.cons_weight)
         self.intrinsic = cfg.pred_weight > 0 or cfg.cons_weight > 0
@@ -158,6 +182,7 @@ class Trainer:
         self._clock: tuple[float, float] | None = None  # (wall, cpu) at the start of train()
         self.stop_reason: str | None = None  # why train() stopped before max_steps
         self.stop_signal: int | None = None  # the signal that stopped it (SIGINT, SIGTERM)
+        self.stopped_at_success: dict[str, Any] | None = None  # where stop_at_success was met
         self.parent_stats: dict[str, float] | None = None  # the LLM parent's last counters
         self._warned_fallback = False
         if checkpoint is not None:
@@ -215,27 +240,31 @@ class Trainer:
         goal, pred, cons = torch.zeros((T, N)), torch.zeros((T, N)), torch.zeros((T, N))
         entropies, successes, returns, parent_stats = [], [], [], None
         episode_return = np.zeros(N)
+        device = self.device  # the model's; the rollout is kept on the CPU, by the envs
         for t in range(T):
             obs_t = torch.as_tensor(obs)
-            out = self.model(obs_t)
+            obs_on_device = obs_t.to(device)
+            out = self.model(obs_on_device)
             if torch.isnan(out.logits).any():
                 self._diverged("the policy's logits")
             dist = Categorical(logits=out.logits)
-            actions = self.algo.act(obs_t, out)
+            actions = self.algo.act(obs_on_device, out).to(device)
             entropies.append(dist.entropy().mean().item())
-            new_obs, reward, terminated, truncated, infos = self.envs.step(actions.numpy())
+            actions_cpu = actions.cpu()
+            new_obs, reward, terminated, truncated, infos = self.envs.step(actions_cpu.numpy())
             next_obs = infos["final_obs"] if "final_obs" in infos else new_obs
             buf.obs[t] = obs_t
             buf.next_obs[t] = torch.as_tensor(next_obs)
-            buf.actions[t] = actions
-            buf.logprobs[t] = dist.log_prob(actions)
+            buf.actions[t] = actions_cpu
+            buf.logprobs[t] = dist.log_prob(actions).cpu()
             if out.value is not None:
-                buf.values[t] = out.value
+                buf.values[t] = out.value.cpu()
             goal[t] = torch.as_tensor(reward, dtype=torch.float32)
             if self.intrinsic:
                 logits = self.model.world_model_logits(out.hidden, actions)
-                wm = self.model.world_model_stats(logits, buf.next_obs[t])
-                pred[t], cons[t] = prediction_rewards(wm.sample_loss, wm.sample_exact)
+                wm = self.model.world_model_stats(logits, buf.next_obs[t].to(device))
+                rewards_t = prediction_rewards(wm.sample_loss, wm.sample_exact)
+                pred[t], cons[t] = (r.cpu() for r in rewards_t)
             done = terminated | truncated
             buf.dones[t] = torch.as_tensor(done, dtype=torch.float32)
             episode_return += reward
@@ -253,7 +282,7 @@ class Trainer:
         rewards = RewardVector(goal, pred, cons)
         buf.rewards = rewards.total(self.weights)
         if out.value is not None:
-            buf.next_value = self.model(torch.as_tensor(obs)).value
+            buf.next_value = self.model(torch.as_tensor(obs).to(device)).value.cpu()
         info = {
             "reward/goal": goal.mean().item(),
             "reward/pred": pred.mean().item(),
@@ -295,7 +324,7 @@ class Trainer:
         if cfg.anneal_lr and self.algo.optimizer is not None:
             self.algo.optimizer.set_lr((1.0 - self.step / cfg.max_steps) * cfg.learning_rate)
         rollout, info = self.collect()
-        metrics = self.algo.update(rollout)
+        metrics = self.algo.update(rollout_to(rollout, self.device))
         bad = [k for k, v in metrics.items() if k.startswith("losses/") and not math.isfinite(v)]
         if bad:
             self._diverged(f"the loss {bad[0]}")
@@ -383,6 +412,8 @@ class Trainer:
         try:
             while self.step < cfg.max_steps and not stop.requested and stop.reason is None:
                 self._maybe_eval(writer, spu)
+                if self._reached_success():
+                    break
                 result = self.update()
                 metrics = result.metrics
                 stop.reason = self._watch_parent(result.rollout["parent"]) or stop.reason
@@ -404,8 +435,10 @@ class Trainer:
             bar.close()
             stop.restore()
         self.stop_reason, self.stop_signal = stop.reason, stop.signal
-        finished = self.step >= cfg.max_steps
-        if finished:
+        finished = self.step >= cfg.max_steps or self.stopped_at_success is not None
+        if self.stopped_at_success is not None:
+            target = self.greedy_evals[-1]  # the evaluation that reached it, at the target level
+        elif finished:
             every = cfg.eval_every
             final = self.greedy_eval(self.step if every and self.step % every == 0 else None)
             final["final"] = True
@@ -466,6 +499,29 @@ class Trainer:
                 record = self.greedy_eval(milestone)
                 self.greedy_evals.append(record)
                 writer.add_scalar("eval/greedy_success", record["greedy_success"], self.step)
+
+    def _reached_success(self) -> bool:
+        """Whether ``stop_at_success`` is set and the evaluation just made (at this step, at
+        the target level) reached it; if so, record where in ``stopped_at_success``."""
+        threshold = self.cfg.stop_at_success
+        last = self.greedy_evals[-1] if self.greedy_evals else None
+        if (
+            threshold is None
+            or last is None
+            or last["step"] != self.step
+            or last["difficulty"] != self.target_level
+            or last["greedy_success"] < threshold
+        ):
+            return False
+        wall, cpu = self.clocks()
+        self.stopped_at_success = {
+            "step": self.step,
+            "greedy_success": last["greedy_success"],
+            "train_seconds": round(wall, 3),
+            "cpu_seconds": round(cpu, 3),
+            "unix_time": time.time(),  # so a caller can time it from its process's start
+        }
+        return True
 
     def _level_changed(self) -> bool:
         """Whether the curriculum changed level in the last rollout; if so, time the change
@@ -539,11 +595,20 @@ class Trainer:
             "curriculum": self.curriculum_summary(),
             "last_metrics": {k: v for k, v in last_metrics.items() if math.isfinite(v)},
             "stop_reason": None if finished else self.stop_reason,
+            "stop_at_success": cfg.stop_at_success,
+            "stopped_at_success": self.stopped_at_success,
             "parent": self.parent_stats,
         }
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def rollout_to(rollout: Rollout, device: torch.device) -> Rollout:
+    """The rollout on ``device``, moved once per rollout for the update (on the CPU nothing
+    moves: ``Tensor.to`` returns the tensor itself)."""
+    moved = {f.name: getattr(rollout, f.name).to(device) for f in dataclasses.fields(rollout)}
+    return Rollout(**moved)
 
 
 class _StopFlag:

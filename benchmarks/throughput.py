@@ -5,6 +5,10 @@ vector env at 1, 64, 1024 and 4096 envs. Actions are uniformly random (drawn in 
 the policy costs nothing); episodes have their default length (one step for the question
 tasks, so every step also resets; the level-0 horizon for the worlds).
 
+As a yardstick, Gymnasium's own numpy-batched CartPole (``CartPoleVectorEnv``) is timed at
+4096 envs right before each id's native 4096-env measurement, and the id's ratio to it printed:
+the pair shares the machine's load at that moment.
+
     python -m benchmarks.throughput [--seconds 1.0] [--ids WMIL/PatternEcho-v0 ...] [--json PATH]
 """
 
@@ -24,6 +28,8 @@ from wmil_envs.files import atomic_write_text
 
 NATIVE_SIZES = (1, 64, 1024, 4096)
 SYNC_SIZE = 16
+REFERENCE_ID = "CartPole-v1"
+REFERENCE_SIZE = 4096
 
 
 def _timed(step, budget_s: float) -> float:
@@ -71,6 +77,19 @@ def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
     return _timed(run, budget_s)
 
 
+def reference_sps(budget_s: float) -> float:
+    """Steps/second of Gymnasium's numpy-batched CartPole at ``REFERENCE_SIZE`` envs."""
+    envs = gym.make_vec(
+        REFERENCE_ID, num_envs=REFERENCE_SIZE, vectorization_mode="vector_entry_point"
+    )
+    return vector_env_sps(envs, budget_s)
+
+
+def ratio_to_reference(row: dict) -> float:
+    """A native row's steps/second over the CartPole steps/second timed next to it."""
+    return row["steps_per_second"] / row["reference_steps_per_second"]
+
+
 def measure(env_ids: list[str], budget_s: float) -> list[dict]:
     rows = []
     for env_id in env_ids:
@@ -92,21 +111,23 @@ def measure(env_ids: list[str], budget_s: float) -> list[dict]:
             }
         )
         for size in NATIVE_SIZES:
+            row = {"env_id": env_id, "mode": "native", "num_envs": size}
+            if size == REFERENCE_SIZE:
+                row["reference_steps_per_second"] = reference_sps(budget_s)
             native = gym.make_vec(env_id, num_envs=size, vectorization_mode="vector_entry_point")
-            rows.append(
-                {
-                    "env_id": env_id,
-                    "mode": "native",
-                    "num_envs": size,
-                    "steps_per_second": vector_env_sps(native, budget_s),
-                }
-            )
+            row["steps_per_second"] = vector_env_sps(native, budget_s)
+            rows.append(row)
         for row in rows[-(2 + len(NATIVE_SIZES)) :]:
-            print(
+            line = (
                 f"{row['env_id']:<26} {row['mode']:<14} {row['num_envs']:>5} envs "
-                f"{row['steps_per_second']:>14,.0f} steps/s",
-                flush=True,
+                f"{row['steps_per_second']:>14,.0f} steps/s"
             )
+            if "reference_steps_per_second" in row:
+                line += (
+                    f"  {ratio_to_reference(row):.2f}x {REFERENCE_ID} "
+                    f"({row['reference_steps_per_second']:,.0f} steps/s)"
+                )
+            print(line, flush=True)
     return rows
 
 
@@ -134,9 +155,16 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
-        "random actions, default episode lengths (question tasks: 1 step, every step resets)"
+        "random actions, default episode lengths (question tasks: 1 step, every step resets); "
+        f"ratios at {REFERENCE_SIZE} envs are to Gymnasium's {REFERENCE_ID} vector env"
     )
     rows = measure(args.ids, args.seconds)
+    ratios = [
+        f"{row['env_id'].removeprefix('WMIL/')} {ratio_to_reference(row):.2f}x"
+        for row in rows
+        if "reference_steps_per_second" in row
+    ]
+    print(f"# native at {REFERENCE_SIZE} envs / {REFERENCE_ID}: " + ", ".join(ratios))
     if args.json:
         meta = {
             "python": platform.python_version(),

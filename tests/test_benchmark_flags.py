@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from benchmarks import numeric_table, report, run, throughput, train_throughput
+from benchmarks import numeric_table, report, run, throughput, time_to_solve, train_throughput
 from wmil_envs import difficulty_tables
 
 PARSERS = {
@@ -16,6 +16,7 @@ PARSERS = {
     "benchmarks.numeric_table": numeric_table.parser,
     "benchmarks.throughput": throughput.parser,
     "benchmarks.train_throughput": train_throughput.parser,
+    "benchmarks.time_to_solve": time_to_solve.parser,
 }
 
 # (parser, the same command line in both spellings)
@@ -76,7 +77,7 @@ def test_the_example_values_arrive():
     assert run.parser().parse_args(["--suite", "s", "--out", "o", "--no-progress"]).no_progress
 
 
-CLIS = (run, report, numeric_table, throughput, train_throughput, difficulty_tables)
+CLIS = (run, report, numeric_table, throughput, train_throughput, time_to_solve, difficulty_tables)
 
 
 @pytest.mark.parametrize("main", [cli.main for cli in CLIS])

@@ -17,7 +17,7 @@ AFTER, BEFORE, BETWEEN = range(3)
 
 
 def _answer(kind: np.ndarray, number: np.ndarray) -> np.ndarray:
-    return np.where(kind == BEFORE, number - 1, number + 1)
+    return number + 1 - 2 * (kind == BEFORE)  # n - 1 before n, n + 1 otherwise
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,14 +86,14 @@ class Counting(Task):
 
     def question(self, fields: Fields) -> np.ndarray:
         kind, number = fields["kind"], fields["n"]
-        between = kind == BETWEEN
-        # only "between" shows a second number; n + 2 may be 100 or 101 for the other kinds
         tokens = np.empty((len(number), self.question_len), dtype=np.int64)
         tokens[:, 0] = vocab.COUNT_KIND + kind
         tokens[:, 1], tokens[:, 2] = digits(number)
-        tens, ones = digits(np.where(between, number + 2, 0))
-        tokens[:, 3] = np.where(between, tens, vocab.PAD)
-        tokens[:, 4] = np.where(between, ones, vocab.PAD)
+        # only "between" shows a second number (n + 2 may be 100 or 101 for the other kinds)
+        tokens[:, 3:] = vocab.PAD
+        between = np.flatnonzero(kind == BETWEEN)
+        if between.size:
+            tokens[between, 3], tokens[between, 4] = digits(number[between] + 2)
         return tokens
 
     def describe(self, fields: Mapping[str, Any]) -> str:

@@ -198,8 +198,9 @@ class NumericRelation(Task):
     def answer(self, fields: Fields) -> np.ndarray:
         a, b = fields["a"], fields["b"]
         inside = (a >= 0) & (a < 100) & (b >= 0) & (b < 100)
-        if inside.all():  # the rule, looked up from its table over every pair
-            return truth_table()[fields["relation"], 100 * a + b].astype(np.int64)
+        if inside.all():  # the rule, looked up from its table over every pair (flat: faster)
+            index = fields["relation"] * (100 * 100) + 100 * a + b
+            return truth_table().ravel().take(index).astype(np.int64)
         return np.where(relation_holds(fields["relation"], a, b), YES, NO)
 
     def question(self, fields: Fields) -> np.ndarray:

@@ -15,16 +15,36 @@ PATTERNS = ("arithmetic", "alternating", "growing")
 growing: s, s+1, s+3, s+6, ... (the step grows by one each time)."""
 
 
+def values_at(
+    pattern: np.ndarray,
+    start: np.ndarray,
+    step: np.ndarray,
+    other: np.ndarray,
+    position: np.ndarray,
+) -> np.ndarray:
+    """Each pattern's value at ``position`` (0 is the start); ``position`` broadcasts against
+    the batch: the ``(n,)`` lengths give the answers, ``arange(k)[:, None]`` the first ``k``
+    values position-major, ``(k, n)``, so every numpy loop runs over the whole batch.
+
+    Value = start + multiplier * term: arithmetic ``step * j``, alternating
+    ``(other - start) * (j % 2)``, growing ``1 * j (j + 1) / 2`` (any pattern value but 0 and 1
+    is growing).
+    """
+    if not pattern.any():  # all arithmetic (levels 0-3): skip choosing between patterns
+        return start + step * position
+    arithmetic, alternating = pattern == 0, pattern == 1
+    multiplier = np.where(arithmetic, step, np.where(alternating, other - start, 1))
+    term = np.where(
+        arithmetic, position, np.where(alternating, position % 2, position * (position + 1) // 2)
+    )
+    return start + multiplier * term
+
+
 def pattern_values(
     pattern: np.ndarray, start: np.ndarray, step: np.ndarray, other: np.ndarray, count: int
 ) -> np.ndarray:
     """The first ``count`` values of each pattern, shape ``(n, count)``; the rule, batched."""
-    j = np.arange(count)[None, :]
-    arithmetic = start[:, None] + j * step[:, None]
-    alternating = np.where(j % 2 == 0, start[:, None], other[:, None])
-    growing = start[:, None] + j * (j + 1) // 2
-    kind = pattern[:, None]
-    return np.where(kind == 0, arithmetic, np.where(kind == 1, alternating, growing))
+    return values_at(pattern, start, step, other, np.arange(count)[:, None]).T
 
 
 class SequenceNext(Task):
@@ -75,11 +95,17 @@ class SequenceNext(Task):
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
         settings = self.levels[level]
         length, top = settings["length"], self.num_actions - 1
-        pattern = rng.choice([PATTERNS.index(p) for p in settings["patterns"]], size=n)
-        step = rng.choice(settings["steps"], size=n)
-        # growing sequences rise by length*(length+1)/2 over the answer; arithmetic by length*step
-        rise = np.where(pattern == 2, length * (length + 1) // 2, length * step)
-        rise = np.where(pattern == 1, 0, rise)
+        # patterns[integers(...)] draws what rng.choice draws, without its argument checks
+        patterns = np.array([PATTERNS.index(p) for p in settings["patterns"]])
+        pattern = patterns[rng.integers(0, len(patterns), size=n)]
+        steps = np.array(settings["steps"])
+        step = steps[rng.integers(0, len(steps), size=n)]
+        # from the start to the answer: arithmetic sequences rise by length*step, growing ones
+        # by length*(length+1)/2, alternating ones by 0
+        rise = length * step
+        if pattern.any():
+            rise = np.where(pattern == 2, length * (length + 1) // 2, rise)
+            rise = np.where(pattern == 1, 0, rise)
         low = np.maximum(0, -rise)
         high = top - np.maximum(0, rise)
         start = rng.integers(low, high + 1)
@@ -104,13 +130,17 @@ class SequenceNext(Task):
         )
 
     def answer(self, fields: Fields) -> np.ndarray:
-        values = self.sequence(fields)
-        return np.take_along_axis(values, fields["length"][:, None], axis=1)[:, 0]
+        return values_at(
+            fields["pattern"], fields["start"], fields["step"], fields["other"], fields["length"]
+        )
 
     def question(self, fields: Fields) -> np.ndarray:
-        values = self.sequence(fields)[:, : self.question_len]
-        shown = np.arange(self.question_len)[None, :] < fields["length"][:, None]
-        return np.where(shown, symbols(values), vocab.PAD)
+        positions = np.arange(self.question_len)[:, None]
+        values = values_at(
+            fields["pattern"], fields["start"], fields["step"], fields["other"], positions
+        )
+        shown = positions < fields["length"]
+        return np.where(shown, symbols(values), vocab.PAD).T  # (question_len, n) -> (n, ...)
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         one = {k: np.asarray(v)[None] for k, v in fields.items()}

@@ -1,0 +1,44 @@
+"""The env-throughput yardstick (Gymnasium's CartPole next to each id's 4096-env run) and the
+time-to-solve benchmark: what they record, on tiny budgets (speed targets live in the
+benchmarks themselves, not here)."""
+
+import json
+import math
+
+import pytest
+
+from benchmarks import throughput, time_to_solve
+
+
+def test_throughput_times_cartpole_next_to_the_4096_env_run(capsys, tmp_path):
+    out = tmp_path / "tp.json"
+    throughput.main(["--seconds", "0.01", "--ids", "WMIL/PatternEcho-v0", "--json", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    largest = [r for r in rows if r["num_envs"] == throughput.REFERENCE_SIZE]
+    assert len(largest) == 1 and largest[0]["reference_steps_per_second"] > 0
+    assert all("reference_steps_per_second" not in r for r in rows if r not in largest)
+    printed = capsys.readouterr().out
+    ratio = throughput.ratio_to_reference(largest[0])
+    assert f"native at 4096 envs / CartPole-v1: PatternEcho-v0 {ratio:.2f}x" in printed
+
+
+def test_a_run_that_never_solved_counts_as_infinitely_slow():
+    rows = [{"seconds_to_solve": s} for s in (2.0, None, 3.0)]
+    assert time_to_solve.median_seconds(rows) == 3.0
+    assert time_to_solve.median_seconds(rows[1:2]) == math.inf
+
+
+def test_ours_is_timed_from_process_start(tmp_path):
+    out = tmp_path / "tts.json"
+    time_to_solve.main(["--seeds", "1", "--target", "0.2", "--no_sb3", "--json", str(out)])
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["agent"] == "ours" and row["steps_to_solve"] % 500 == 0  # an evaluation's step
+    assert 0 < row["seconds_to_solve"] < row["seconds_to_exit"]
+
+
+@pytest.mark.slow
+def test_ours_solves_the_mvp_task(tmp_path):
+    out = tmp_path / "tts.json"
+    time_to_solve.main(["--seeds", "1", "--no_sb3", "--json", str(out)])
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["steps_to_solve"] is not None and row["steps_to_solve"] <= 10_000
