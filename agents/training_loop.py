@@ -85,13 +85,20 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.task_name}_{cfg.algorithm}_s{cfg.seed}_{stamp}"
 
 
+CPU_ONLY = ("planner", "replay_q")
+"""Algorithms whose replay buffer (and the planner's search) live on the CPU."""
+
+
 def resolve_device(name: str, algorithm: str) -> torch.device:
     """The torch device ``name`` (cpu, cuda or mps), or a ConfigError saying why it cannot be
     used here: torch does not report it available, or the algorithm runs on the CPU only."""
     if name == "cpu":
         return torch.device("cpu")
-    if algorithm == "planner":
-        raise ConfigError(f"device={name!r}: the planner runs on the CPU only; use device=cpu")
+    if algorithm in CPU_ONLY:
+        raise ConfigError(
+            f"device={name!r}: the {algorithm} algorithm runs on the CPU only (its replay "
+            "buffer and search are CPU tensors); use device=cpu"
+        )
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device='cuda' but torch reports no usable CUDA GPU (torch.cuda.is_available() is "

@@ -33,8 +33,9 @@ def test_unavailable_mps_is_a_clear_error():
 
 
 def test_the_planner_stays_on_the_cpu():
-    with pytest.raises(ConfigError, match="the planner runs on the CPU only"):
-        resolve_device("cuda", "planner")
+    for algorithm in ("planner", "replay_q"):
+        with pytest.raises(ConfigError, match=f"the {algorithm} algorithm runs on the CPU only"):
+            resolve_device("cuda", algorithm)
     assert resolve_device("cpu", "planner") == torch.device("cpu")
 
 
