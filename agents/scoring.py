@@ -54,6 +54,7 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
     obs_rows, action_rows, next_rows = [], [], []
     first_obs, first_actions, golds, field_rows = [], [], [], []
     efficiency = []  # worlds: optimal_steps / steps_to_goal of each episode (NaN: not reached)
+    tries = TriesCount()  # questions with several tries: does the agent eliminate answers?
     rounds = math.ceil(episodes / n)
     for r in range(rounds):
         obs, _ = envs.reset(seed=seed if r == 0 else None)
@@ -64,7 +65,10 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
         category = next((k for k in CATEGORY_FIELDS if k in fields), None)
         lines = [[line] for line in envs.render()] if len(texts) < samples else None
         episode_success = np.zeros(n, dtype=bool)
-        for _t in range(int(envs.unwrapped.horizons.max())):
+        horizon = int(envs.unwrapped.horizons.max())
+        with_tries = not envs.unwrapped.task.has_dynamics and horizon > 1
+        failed = np.zeros((n, int(envs.single_action_space.n)), dtype=bool)  # answers that failed
+        for _t in range(horizon):
             actions = np.asarray(agent.act(obs, greedy=greedy), dtype=np.int64)
             new_obs, _rew, terminated, _trunc, infos = envs.step(actions)
             next_obs = infos["final_obs"] if "final_obs" in infos else new_obs
@@ -73,8 +77,11 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
             if _t == 0:
                 first_actions.append(actions)
             next_rows.append(next_obs)
+            step_info = infos["final_info"] if terminated.all() else infos
+            if with_tries:
+                tries.record(_t, actions, step_info["success"], episode_success, failed)
             episode_success |= (
-                infos["final_info"]["episode_success"] if terminated.all() else (infos["success"])
+                step_info["episode_success"] if terminated.all() else (step_info["success"])
             )
             if lines is not None:
                 for i, line in enumerate(lines):
@@ -106,7 +113,38 @@ def run_episodes(envs, agent, episodes: int, seed: int, greedy: bool = True, sam
         "gold": np.concatenate(golds)[:take],
         "fields": {k: np.concatenate([f[k] for f in field_rows])[:take] for k in field_rows[0]},
         "path_efficiency": np.concatenate(efficiency)[:take] if efficiency else None,
+        "tries": tries.summary(take) if with_tries else None,
     }
+
+
+class TriesCount:
+    """With several tries at one question (``episode_length > 1``): first-try success, and how
+    often a later try, before the question is solved, repeats an answer that already failed in
+    the episode (an agent that eliminates answers never does)."""
+
+    def __init__(self):
+        self.first: list[np.ndarray] = []
+        self.later = 0  # tries after a failed first one, before the question was solved
+        self.repeats = 0  # of them, answers that had already failed in the episode
+
+    def record(self, t: int, actions: np.ndarray, success: np.ndarray, solved: np.ndarray,
+               failed: np.ndarray) -> None:  # fmt: skip
+        rows = np.arange(len(actions))
+        if t == 0:
+            self.first.append(np.asarray(success, dtype=bool))
+        else:
+            self.later += int((~solved).sum())
+            self.repeats += int((failed[rows, actions] & ~solved).sum())
+        failed[rows, actions] |= ~np.asarray(success, dtype=bool)
+
+    def summary(self, episodes: int) -> dict[str, float | int | None]:
+        first = np.concatenate(self.first)[:episodes] if self.first else None
+        return {
+            "first_try_success": float(first.mean()) if first is not None else None,
+            "later_tries": self.later,
+            "repeated_failed_answers": self.repeats,
+            "repeat_rate": self.repeats / self.later if self.later else None,
+        }
 
 
 def _describe_step(envs, action: int, next_obs: np.ndarray) -> str:
@@ -173,6 +211,7 @@ def full_evaluation(cfg, model, agent, episodes: int, seed: int, split: str | No
         "episodes": int(len(main["success"])),
         "success_rate": float(main["success"].mean()),
         "per_difficulty": {},
+        **({"tries": main["tries"]} if main["tries"] else {}),
         "samples": main["texts"],
     }
     if main["categories"] is not None:
@@ -240,6 +279,15 @@ def format_report(result: dict[str, Any]) -> str:
                 f"{name:<{width}} : {row['correct']}/{row['total']} = {row['accuracy']:.3f}"
             )
     lines.extend(answer_lines(result))
+    tries = result.get("tries")
+    if tries:
+        rate = tries["repeat_rate"]
+        lines.append(
+            f"Tries: first-try success {tries['first_try_success']:.4f}, episode success "
+            f"{result['success_rate']:.4f}; {tries['repeated_failed_answers']} of "
+            f"{tries['later_tries']} later tries repeated an answer that had already failed"
+            + (f" ({rate:.3f})" if rate is not None else "")
+        )
     if result.get("per_difficulty"):
         lines.append("Per-difficulty accuracy (greedy):")
         for level, rate in result["per_difficulty"].items():

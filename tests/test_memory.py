@@ -117,3 +117,40 @@ def test_training_and_evaluation_read_the_memory(tmp_path):
     assert summary["finished"] and summary["steps"] == 128
     final = summary["greedy_evals"][-1]
     assert final["step"] == 128 and 0.0 <= final["greedy_success"] <= 1.0
+
+
+class _Cycling:
+    """Answers action ``t`` at the episode's step ``t``: never repeats an answer."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def act(self, obs, greedy=True):
+        self.calls += 1
+        return np.full(len(obs), (self.calls - 1) % 4)
+
+
+class _Stubborn:
+    def act(self, obs, greedy=True):
+        return np.zeros(len(obs), dtype=np.int64)
+
+
+def test_evaluation_counts_first_tries_and_repeated_failed_answers():
+    """With four tries, an agent that always gives the same answer repeats every failed one;
+    one that answers 0, 1, 2, 3 never does and succeeds exactly when the answer is among them."""
+    from agents.config import Config
+    from agents.scoring import make_eval_envs, run_episodes
+
+    cfg = Config(task="conditional", difficulty=0, episode_length=4, rollout_steps=4)
+    envs = make_eval_envs(cfg, 64)
+    stubborn = run_episodes(envs, _Stubborn(), 64, seed=0)
+    cycling = run_episodes(envs, _Cycling(), 64, seed=0)
+    gold = stubborn["gold"]
+    envs.close()
+    first = stubborn["tries"]
+    assert first["first_try_success"] == pytest.approx(np.mean(gold == 0))
+    assert first["later_tries"] == 3 * int((gold != 0).sum()) > 0
+    assert first["repeated_failed_answers"] == first["later_tries"]
+    assert first["repeat_rate"] == 1.0
+    assert cycling["tries"]["repeated_failed_answers"] == 0
+    np.testing.assert_array_equal(cycling["success"], gold < 4)
