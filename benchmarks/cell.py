@@ -149,9 +149,12 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
     from agents.policy import ModelPolicy
     from agents.scoring import greedy_success
     from agents.training_loop import EVAL_SEED_OFFSET, build_model
+    from wmil_envs.memory import VectorEpisodeMemory
 
     torch.manual_seed(cfg.seed)
     envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
+    if cfg.episode_memory > 1:  # the model reads the episode's last observations
+        envs = VectorEpisodeMemory(envs, cfg.episode_memory)
     model = build_model(cfg, envs)
     optimizer = GradientStep(model, cfg)
     agent = ModelPolicy(model)
@@ -168,7 +171,7 @@ def _train_distill(cell, cfg, curve: _Curve) -> dict[str, Any]:
         t = time.perf_counter()
         rows, targets = [], []
         for _ in range(cfg.rollout_steps):
-            oracle = np.asarray(envs.call("oracle"))
+            oracle = np.asarray(envs.unwrapped.call("oracle"))
             with torch.no_grad():
                 logits = model(torch.as_tensor(obs)).logits
                 actions = Categorical(logits=logits).sample().numpy()

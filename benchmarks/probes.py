@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from wmil_envs.memory import fresh
+
 PROBE_SEED_OFFSET = 2_000_003
 RIDGE = 1e-2
 
@@ -60,6 +62,8 @@ def _states(cfg, n: int, seed: int):
     try:
         obs, _ = envs.reset(seed=seed)
         fields = {k: np.array(v) for k, v in envs.unwrapped.states.fields.items()}
+        if cfg.episode_memory > 1:  # the model reads memories: these episodes just started
+            obs = fresh(obs, cfg.episode_memory)
         return obs, attributes(fields, envs.call("oracle"))
     finally:
         envs.close()

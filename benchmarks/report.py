@@ -36,6 +36,16 @@ from wmil_envs.files import atomic_write_text, write_section
 from wmil_envs.tasks import TASKS
 
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
+"""The markers of the ``default`` suite's section of a results file."""
+
+
+def section_markers(suite: str) -> tuple[str, str]:
+    """Each suite has its own section of a results file (``default``: ``BEGIN``/``END``)."""
+    if suite == "default":
+        return BEGIN, END
+    return f"<!-- benchmarks {suite}:begin -->", f"<!-- benchmarks {suite}:end -->"
+
+
 THRESHOLDS = (50, 90, 95)
 PAIRS = (
     ("reinforce_wm", "rl_only"),
@@ -659,26 +669,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {results_dir / 'report.md'} and {results_dir / 'plots'}/")
     if args.results_md:
         target = Path(args.results_md)
-        plots = target.parent / "plots"
+        suite = read_rows(results_dir)[0]["suite"]
+        # the default suite's plots sit in plots/, another suite's in plots/<suite>/
+        link = "plots" if suite == "default" else f"plots/{suite}"
+        plots = target.parent / link
         plots.mkdir(parents=True, exist_ok=True)
-        for png in (results_dir / "plots").glob("*.png"):
-            shutil.copy2(png, plots / png.name)
         data = target.parent / "results"
         data.mkdir(parents=True, exist_ok=True)
-        suite = read_rows(results_dir)[0]["suite"]
         shutil.copy2(results_dir / "results.csv", data / f"{suite}.csv")
         if tp is not None:
             if tp.resolve() != (data / "train_throughput.json").resolve():
                 shutil.copy2(tp, data / "train_throughput.json")
             tp = data / "train_throughput.json"
-        text = build_report(results_dir, results_dir / "plots", "plots", "##", tp)
+        text = build_report(results_dir, results_dir / "plots", link, "##", tp)
+        for png in (results_dir / "plots").glob("*.png"):
+            shutil.copy2(png, plots / png.name)
         text += (
             f"\nThe raw rows are in [results/{suite}.csv](results/{suite}.csv): "
             f"`python -m benchmarks.report DIR` on a directory holding it as `results.csv` "
             "rebuilds these tables.\n"
         )
+        begin, end = section_markers(suite)
         try:
-            write_section(target, BEGIN, END, text.rstrip(), default="# Benchmark results\n")
+            write_section(target, begin, end, text.rstrip(), default="# Benchmark results\n")
         except ValueError as error:
             raise SystemExit(f"error: {target}: {error}") from None
         print(f"wrote the benchmark section of {target} (other sections kept), plots in {plots}/")

@@ -199,9 +199,11 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
         [str(smoke_dir), "--results_md", str(target), "--train_throughput", str(throughput)]
     )
     text = target.read_text()
-    assert "by another script" in text and report_mod.BEGIN in text
+    begin, end = report_mod.section_markers("smoke")
+    assert "by another script" in text and begin in text and end in text
     assert "Ratio ours / SB3: **0.25x**" in text
-    assert (tmp_path / "plots" / "summary.png").exists()
+    assert (tmp_path / "plots" / "smoke" / "summary.png").exists()
+    assert "](plots/smoke/summary.png)" in text
 
 
 @pytest.mark.skipif(
@@ -263,3 +265,10 @@ def test_worlds_smoke_rows_and_report(worlds_smoke_dir):
     assert "held-out test success | path efficiency | 5-step imagined exact | CPU s" in text
     assert "Model-based against model-free: env steps to 90 %" in text
     assert "| number_walk | 0 |" in text and "planner − replay_q" in text
+    # a second suite's report goes into its own section of the same results file
+    target = worlds_smoke_dir / "RESULTS.md"
+    target.write_text("<!-- benchmarks:begin -->\nthe default suite\n<!-- benchmarks:end -->\n")
+    report_mod.main([str(worlds_smoke_dir), "--results_md", str(target)])
+    text = target.read_text()
+    assert "the default suite" in text and "<!-- benchmarks worlds_smoke:begin -->" in text
+    assert (worlds_smoke_dir / "plots" / "worlds_smoke" / "summary.png").exists()
