@@ -118,8 +118,9 @@ class Config:
     sends no gradient into the trunk unless vq_bottleneck is on."""
     vq_codes: int = 32
     """Codebook size of the VQ head."""
-    vq_decay: float = 0.99
-    """EMA decay of the codebook updates; in [0, 1]."""
+    vq_decay: float = 0.9
+    """EMA decay of the codebook updates; in [0, 1]. Fast enough for the codes to follow a trunk
+    that is still learning (each code then averages its inputs of the last ~10 batches)."""
     vq_commitment: float = 0.25
     """Weight of the VQ commitment loss (it reaches the trunk only with vq_bottleneck)."""
     vq_bottleneck: bool = False

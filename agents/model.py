@@ -156,7 +156,7 @@ class VectorQuantizer(nn.Module):
     every other number of a seeded run as it was without it.
     """
 
-    def __init__(self, num_codes: int, dim: int, decay: float = 0.99, commitment: float = 0.25,
+    def __init__(self, num_codes: int, dim: int, decay: float = 0.9, commitment: float = 0.25,
                  restart_after: int = 16, eps: float = 1e-5):  # fmt: skip
         super().__init__()
         self.num_codes, self.decay, self.commitment = num_codes, decay, commitment
