@@ -6,10 +6,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.concept_tables import code_purity
 from agents.config import Config
 from agents.model import AgentModel, VectorQuantizer
-from agents.training_loop import Trainer
+from agents.training_loop import Trainer, resume_config
 
 ECHO = dict(task="pattern_echo", num_actions=8, difficulty=2, num_envs=32, progress=False,
             eval_every=0, eval_episodes=64, torch_threads=1, algorithm="ppo",
@@ -123,6 +124,20 @@ def test_checkpoints_from_before_the_restart_window_load():
     fresh.load_state_dict(old)
     assert fresh.started and torch.equal(fresh.codebook, vq.codebook)
     assert (fresh.idle_batches == 0).all()
+
+
+def test_a_run_from_before_the_restart_window_resumes(tmp_path):
+    """Its checkpoint has no ``vq.idle_batches``, neither in the weights nor in their EMA."""
+    trainer = Trainer(Config(**ECHO, max_steps=64, ema_decay=0.9), tmp_path / "run")
+    trainer.train()
+    data = load_checkpoint(tmp_path / "run")
+    del data["path"]
+    del data["model"]["vq.idle_batches"], data["algorithm"]["optimizer"]["ema"]["vq.idle_batches"]
+    save_checkpoint(tmp_path / "old.pt", data)
+    old = load_checkpoint(tmp_path / "old.pt")
+    resumed = Trainer(resume_config(old, {"max_steps": 128}), tmp_path / "resumed", checkpoint=old)
+    assert torch.equal(resumed.model.vq.codebook, data["model"]["vq.codebook"])
+    assert resumed.train()["steps"] == 128
 
 
 def test_pattern_echo_run_uses_most_codes_and_they_separate_the_answer(tmp_path):
