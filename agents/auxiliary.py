@@ -1,5 +1,6 @@
 """The auxiliary losses every algorithm adds to its own: the world model's cross-entropy on the
-raw next observation (the plan's Fix 2) and the VQ head's commitment loss."""
+raw next observation (the plan's Fix 2) and the VQ head's commitment loss (a gradient into the
+trunk only when the VQ is a bottleneck; as a probe it is the quantisation error, logged)."""
 
 from __future__ import annotations
 

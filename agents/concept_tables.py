@@ -123,7 +123,7 @@ def counting_details(main: dict, task, samples: int) -> dict:
     }
 
 
-def _purity(codes: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+def code_purity(codes: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """(purity, chance): the share of examples whose code's majority value is theirs, and the
     same with a single code (the majority value's share)."""
     _, value_ids = np.unique(values, return_inverse=True)
@@ -160,7 +160,7 @@ def vq_code_details(model, main: dict, task_name: str) -> dict[str, Any]:
     }
     purity = {}
     for name, values in attributes.items():
-        value, chance = _purity(codes, values)
+        value, chance = code_purity(codes, values)
         purity[name] = {"purity": value, "chance": chance}
     number_codes = {}
     for n in np.unique(number):

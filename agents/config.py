@@ -117,15 +117,20 @@ class Config:
     value_head: bool = True
     """State-value head (PPO's critic; PPO needs it)."""
     vq_head: bool = True
-    """Vector-quantise the summary token (codebook usage is logged)."""
+    """Vector-quantise the summary token (codebook usage is logged); a probe of the summary that
+    sends no gradient into the trunk unless vq_bottleneck is on."""
     vq_codes: int = 32
     """Codebook size of the VQ head."""
-    vq_decay: float = 0.99
-    """EMA decay of the codebook updates; in [0, 1]."""
+    vq_decay: float = 0.9
+    """EMA decay of the codebook updates; in [0, 1]. Fast enough for the codes to follow a trunk
+    that is still learning (each code then averages its inputs of the last ~10 batches)."""
     vq_commitment: float = 0.25
-    """Weight of the VQ commitment loss."""
+    """Weight of the VQ commitment loss (it reaches the trunk only with vq_bottleneck)."""
     vq_bottleneck: bool = False
-    """Heads read the quantized summary (straight-through) instead of the continuous one."""
+    """Heads read the quantized summary (straight-through) instead of the continuous one, and the
+    commitment loss pulls the trunk toward the codes."""
+    vq_restart_after: int = 16
+    """A VQ code not chosen in this many training batches restarts on the worst-fitted input."""
     action_head: str = "flat"
     """flat: one logit per action. digits: action k is the number k (at most 100 actions), chosen
     digit by digit, each answer digit a digit the question shows shifted by a learned amount
@@ -542,6 +547,7 @@ RANGES: dict[str, tuple[float, float]] = {
     # model
     "hidden_dim": (1, 8_192), "num_layers": (1, 128), "num_heads": (1, 1_024),
     "ff_dim": (1, 65_536), "vq_codes": (1, 65_536), "vq_commitment": (0.0, 1e6),
+    "vq_restart_after": (1, 10**9),
     "episode_memory": (1, 256),
     # planner
     "planner_width": (1, 4_096), "planner_depth": (1, 256), "replay_size": (1, 10**8),

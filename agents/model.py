@@ -18,8 +18,11 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
   its own that predicts the next observation as a whole and reads the reward from it
   (:mod:`agents.world_model`); what the planner imagines with.
 - Value head: V(s) from the summary (PPO's critic).
-- VQ head: the summary quantized by an EMA codebook with dead-code restart and a commitment
-  loss; reports codebook perplexity and usage. Optionally a bottleneck for the other heads.
+- VQ head: the summary quantized by an EMA codebook started on the data, with a restart of
+  codes left unused; reports codebook perplexity and usage. By default a probe of the summary
+  (it reads a detached copy, so it never changes what the agent learns); with
+  ``vq_bottleneck`` the other heads read the codes and a commitment loss pulls the trunk
+  toward them.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class ModelConfig:
     vq_decay: float
     vq_commitment: float
     vq_bottleneck: bool
+    vq_restart_after: int
     action_head: str
     digit_max_shift: int | None
 
@@ -67,7 +71,8 @@ class VQOutput:
     codes: torch.Tensor
     """(B,) the code of each summary."""
     loss: torch.Tensor
-    """The commitment loss (already scaled by ``vq_commitment``)."""
+    """The commitment loss (already scaled by ``vq_commitment``); it has a gradient only into
+    an input that was not detached."""
     perplexity: torch.Tensor
     """Codebook perplexity over the batch (no gradient)."""
     usage: torch.Tensor
@@ -136,40 +141,45 @@ class TokenEncoder(nn.Module):
 
 
 class VectorQuantizer(nn.Module):
-    """EMA codebook (van den Oord et al. 2017, appendix), dead-code restart, commitment loss.
+    """EMA codebook (van den Oord et al. 2017, appendix) started on the data, a restart of codes
+    left unused, and a commitment loss.
 
-    The codebook is a buffer updated by exponential moving averages in training mode, so the
-    only gradient is the commitment loss into the encoder. Codes whose usage average falls
-    below ``dead_threshold`` are restarted at random inputs of the current batch.
+    - Start: the first batch the quantizer sees sets the codes, by farthest-point picks among
+      its inputs (:func:`farthest_points`), so they start on the data and at its scale.
+    - Training: the codebook is a buffer moved by exponential moving averages (in training mode
+      with gradients on), so the only gradient is the commitment loss into the input; the model
+      detaches the input when the VQ is a probe rather than a bottleneck.
+    - Restart: a code not chosen in the last ``restart_after`` training batches moves onto the
+      input of the current batch that the codebook represents worst (farthest-point again).
+
+    Both picks are deterministic: the quantizer draws no random numbers, so a probe VQ leaves
+    every other number of a seeded run as it was without it.
     """
 
-    def __init__(self, num_codes: int, dim: int, decay: float = 0.99, commitment: float = 0.25,
-                 dead_threshold: float = 1e-2, eps: float = 1e-5):  # fmt: skip
+    def __init__(self, num_codes: int, dim: int, decay: float = 0.9, commitment: float = 0.25,
+                 restart_after: int = 16, eps: float = 1e-5):  # fmt: skip
         super().__init__()
         self.num_codes, self.decay, self.commitment = num_codes, decay, commitment
-        self.dead_threshold, self.eps = dead_threshold, eps
-        self.register_buffer("codebook", torch.randn(num_codes, dim) * 0.1)
-        self.register_buffer("cluster_size", torch.ones(num_codes))
-        self.register_buffer("embed_sum", self.codebook.clone())
+        self.restart_after, self.eps = restart_after, eps
+        self.register_buffer("codebook", torch.zeros(num_codes, dim))
+        self.register_buffer("cluster_size", torch.zeros(num_codes))  # all 0: not started yet
+        self.register_buffer("embed_sum", torch.zeros(num_codes, dim))
+        # training batches since each code was last chosen
+        self.register_buffer("idle_batches", torch.zeros(num_codes, dtype=torch.long))
+
+    @property
+    def started(self) -> bool:
+        """Whether the codes were set from data (checkpoints of the random start count too)."""
+        return bool(self.cluster_size.sum() > 0)
 
     def forward(self, z: torch.Tensor) -> VQOutput:
         flat = z.detach()
-        distances = torch.cdist(flat, self.codebook)
-        codes = distances.argmin(dim=1)
+        if not self.started:
+            self._set_codes(torch.ones(self.num_codes, dtype=torch.bool), flat)
+        codes = torch.cdist(flat, self.codebook).argmin(dim=1)
         onehot = F.one_hot(codes, self.num_codes).type(flat.dtype)
         if self.training and torch.is_grad_enabled():  # not while acting or evaluating
-            with torch.no_grad():
-                self.cluster_size.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
-                self.embed_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
-                n = self.cluster_size.sum()
-                size = (self.cluster_size + self.eps) / (n + self.num_codes * self.eps) * n
-                self.codebook.copy_(self.embed_sum / size.unsqueeze(1))
-                dead = self.cluster_size < self.dead_threshold
-                if dead.any():
-                    picks = torch.randint(0, flat.shape[0], (int(dead.sum()),), device=z.device)
-                    self.codebook[dead] = flat[picks]
-                    self.embed_sum[dead] = flat[picks]
-                    self.cluster_size[dead] = 1.0
+            self._update(flat, codes, onehot)
         quantized = self.codebook[codes]
         commit = F.mse_loss(z, quantized.detach())
         probs = onehot.mean(0)
@@ -181,6 +191,51 @@ class VectorQuantizer(nn.Module):
             perplexity=perplexity.detach(),
             usage=(probs > 0).float().mean().detach(),
         )
+
+    @torch.no_grad()
+    def _update(self, flat: torch.Tensor, codes: torch.Tensor, onehot: torch.Tensor) -> None:
+        """One EMA step of the codebook, then the restart of the codes idle too long."""
+        self.cluster_size.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+        self.embed_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
+        n = self.cluster_size.sum()
+        size = (self.cluster_size + self.eps) / (n + self.num_codes * self.eps) * n
+        self.codebook.copy_(self.embed_sum / size.unsqueeze(1))
+        self.idle_batches.add_(1)
+        self.idle_batches[codes] = 0
+        idle = self.idle_batches >= self.restart_after
+        if idle.any():
+            self._set_codes(idle, flat)
+
+    def _set_codes(self, which: torch.Tensor, flat: torch.Tensor) -> None:
+        """Put the codes ``which`` (a mask) on the inputs the other codes represent worst."""
+        picks = farthest_points(flat, self.codebook[~which], int(which.sum()))
+        self.codebook[which] = picks
+        self.embed_sum[which] = picks
+        self.cluster_size[which] = 1.0
+        self.idle_batches[which] = 0
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints from before the restart window have no idle counts: start them at zero
+        state_dict.setdefault(prefix + "idle_batches", torch.zeros_like(self.idle_batches))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def farthest_points(points: torch.Tensor, centres: torch.Tensor, k: int) -> torch.Tensor:
+    """``k`` rows of ``points`` (B, d), each the one farthest from ``centres`` (C, d) and from
+    the rows picked before it (farthest-first traversal, the greedy k-centre start). Once every
+    point is picked, the picks repeat from the first."""
+    if len(centres):
+        gap = torch.cdist(points, centres).min(dim=1).values
+    else:
+        gap = torch.full((len(points),), math.inf, device=points.device)
+    picks: list[int] = []
+    while len(picks) < k and gap.max() > 0:
+        i = int(gap.argmax())
+        picks.append(i)
+        gap = torch.minimum(gap, (points - points[i]).norm(dim=1))
+    if not picks:  # every point already sits on a centre
+        picks = [0]
+    return points[[picks[j % len(picks)] for j in range(k)]]
 
 
 class DigitActionHead(nn.Module):
@@ -304,7 +359,7 @@ class AgentModel(nn.Module):
         else:
             self.wm_action = self.wm_head = None
         self.vq = (
-            VectorQuantizer(cfg.vq_codes, d, cfg.vq_decay, cfg.vq_commitment)
+            VectorQuantizer(cfg.vq_codes, d, cfg.vq_decay, cfg.vq_commitment, cfg.vq_restart_after)
             if cfg.vq_head
             else None
         )
@@ -325,9 +380,12 @@ class AgentModel(nn.Module):
         """Policy logits, the core states, value (if on) and VQ output (if on)."""
         h = self.trunk(obs)
         summary = h[:, 0]
-        vq = self.vq(summary) if self.vq is not None else None
-        if vq is not None and self.config.vq_bottleneck:
+        vq = None
+        if self.vq is not None and self.config.vq_bottleneck:
+            vq = self.vq(summary)  # the heads read the codes; the commitment loss shapes the trunk
             summary = vq.quantized
+        elif self.vq is not None:
+            vq = self.vq(summary.detach())  # a probe of the summary: no gradient into the trunk
         if isinstance(self.action_head, DigitActionHead):
             logits = self.action_head(summary, obs)
         else:

@@ -43,6 +43,8 @@ class EmaWeights:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         for k, v in model.state_dict().items():
+            if k not in self.shadow:  # a buffer newer than the checkpoint this run resumed
+                self.shadow[k] = v.detach().clone()
             if v.dtype.is_floating_point:
                 self.shadow[k].mul_(self.decay).add_(v, alpha=1 - self.decay)
             else:

@@ -102,9 +102,8 @@ class PPO(SampledPolicyAlgorithm):
         metrics = {key: value / count for key, value in sums.items()}
         metrics["losses/clipfrac"] = float(np.mean(clip_fracs))
         var_y = b_returns.var().item() if batch_size > 1 else 0.0
-        metrics["losses/explained_variance"] = (
-            float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
-        )
+        if var_y > 0:  # undefined when every return is the same (e.g. every episode succeeded)
+            metrics["losses/explained_variance"] = 1 - (b_returns - b_values).var().item() / var_y
         return metrics
 
     def state_dict(self) -> dict:

@@ -15,7 +15,7 @@ import torch
 from torch.distributions import Categorical
 
 import wmil_envs  # noqa: F401  (registers the ids)
-from agents.concept_tables import answer_lines, concept_details, vq_lines
+from agents.concept_tables import answer_lines, code_purity, concept_details, vq_lines
 from agents.world_model_eval import simulator_lines, simulator_metrics
 from wmil_envs.memory import VectorEpisodeMemory
 from wmil_envs.state import feedback_word
@@ -189,6 +189,20 @@ def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndar
         model.train(was_training)
 
 
+@torch.no_grad()
+def vq_answer_purity(model, first_obs: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
+    """How purely the VQ codes of the episodes' first observations separate the rules' answer:
+    (the share of episodes whose code's most common answer is their own, that share with a
+    single code for all)."""
+    was_training = model.training
+    model.eval()
+    try:
+        codes = model(torch.as_tensor(first_obs)).vq.codes.numpy()
+    finally:
+        model.train(was_training)
+    return code_purity(codes, gold)
+
+
 def full_evaluation(cfg, model, agent, episodes: int, seed: int, split: str | None = None,
                     samples: int = 5, difficulty: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything ``python -m agents.evaluate`` reports, as a JSON-ready dict."""
@@ -240,6 +254,9 @@ def full_evaluation(cfg, model, agent, episodes: int, seed: int, split: str | No
     result.update(concept_details(cfg.task_name, envs.unwrapped.task, model, main, samples))
     if model is not None:
         result.update(model_metrics(model, main["obs"], main["actions"], main["next_obs"]))
+        if model.vq is not None:
+            purity = vq_answer_purity(model, main["first_obs"], main["gold"])
+            result["vq_answer_purity"], result["vq_answer_purity_chance"] = purity
         if model.wm_head is not None:
             rnd = model_metrics(model, rand["obs"], rand["actions"], rand["next_obs"])
             result["world_model_random_actions"] = {
@@ -311,6 +328,12 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(
             f"VQ: {result['vq_codes_used']} codes used ({result['vq_usage']:.3f} of the codebook), "
             f"perplexity {result['vq_perplexity']:.2f}"
+            + (
+                f", answer purity {result['vq_answer_purity']:.3f} "
+                f"(one code: {result['vq_answer_purity_chance']:.3f})"
+                if "vq_answer_purity" in result
+                else ""
+            )
         )
     lines.extend(simulator_lines(result))
     lines.extend(vq_lines(result))
