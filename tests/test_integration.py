@@ -2,7 +2,8 @@
 and a few hundred steps run with rewards in [0, 1]; the ``slow`` versions assert learning.
 
 Each test is skipped when its library is not installed; ``./run.sh test -m integration``
-installs them all (``pip install 'wmil[integration]'``).
+installs them all (``pip install 'wmil[integration]'``) but PufferLib, whose ``pufferlib-core``
+pins its own torch.
 """
 
 from __future__ import annotations
