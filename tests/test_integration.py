@@ -104,10 +104,10 @@ def test_torchrl_wraps_the_native_vector_env(mode):
     assert rollout["next", "done"].any()
 
 
-def torchrl_ppo(total_frames: int, frames_per_batch: int = 512) -> list[float]:
+def torchrl_ppo(total_frames: int) -> list[float]:
     """The docs' TorchRL recipe: TorchRL's collector, GAE and ``ClipPPOLoss`` on the native env
-    (DISABLED autoreset, flattened to one-hot floats); returns each batch's mean reward, which
-    with one-step episodes is its success rate."""
+    (DISABLED autoreset, flattened to one-hot floats); returns each 512-step batch's mean
+    reward, which with one-step episodes is its success rate."""
     from tensordict.nn import TensorDictModule
     from torchrl.collectors import Collector
     from torchrl.envs import GymWrapper
@@ -139,7 +139,7 @@ def torchrl_ppo(total_frames: int, frames_per_batch: int = 512) -> list[float]:
     collector = Collector(
         env,
         actor,
-        frames_per_batch=frames_per_batch,
+        frames_per_batch=512,
         total_frames=total_frames,
         auto_register_policy_transforms=False,
     )
