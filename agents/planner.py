@@ -7,7 +7,8 @@ interaction only and acts by searching over imagined futures. Read top to bottom
   resumed run continues exactly.
 - Learning, per gradient step: the simulator's cross-entropy on the sampled next observations
   (:mod:`agents.world_model`), and the value head regressed on a one-step backup through the
-  simulator, ``V(s) <- max_a [r^(s, a) + gamma * V(s^')]``, on ``value_batch`` of the batch's
+  simulator, ``V(s) <- max_a [r^(s, a) + gamma * V(s^')]`` (``V(s')`` from the weights at the
+  start of the update, a target network), on ``value_batch`` of the batch's
   uniformly drawn states (a backup costs an imagined step per action): value iteration on the
   states the agent has seen, never on every state of the world.
 - Acting: a beam search (:func:`beam_search`) ``planner_depth`` imagined steps deep, keeping the
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call
 
 from agents.algorithm import Rollout
 from agents.optim import GradientStep
@@ -139,14 +141,18 @@ class Planner:
         random = torch.randint(0, self.model.num_actions, (n,))
         return torch.where(explore, random, scores.argmax(1))
 
-    def value_targets(self, obs: torch.Tensor) -> torch.Tensor:
-        """``max_a [r^(s, a) + gamma * V(s^')]`` through the simulator, for each obs (B, L)."""
-        model, num_actions = self.model, self.model.num_actions
+    def value_targets(self, obs: torch.Tensor, frozen: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``max_a [r^(s, a) + gamma * V_frozen(s^')]`` through the simulator, for each obs
+        (B, L). ``V_frozen`` is the value head as it was at the start of the update (a target
+        network): bootstrapping from the values being fitted, through a max over imagined
+        actions, ran away (values of 1.3 where no return exceeds 1, and the search with it)."""
+        num_actions = self.model.num_actions
         with torch.no_grad():
             following, reward = self.simulator.step(
                 obs.repeat_interleave(num_actions, 0), torch.arange(num_actions).repeat(len(obs))
             )
-            backup = reward + self.cfg.gamma * model(following).value
+            value = functional_call(self.model, frozen, (following,)).value
+            backup = reward + self.cfg.gamma * value
         return backup.view(-1, num_actions).max(1).values
 
     def update(self, batch: Rollout) -> dict[str, float]:
@@ -160,6 +166,7 @@ class Planner:
         )
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # reward recall only where a sample was rewarded
+        frozen = {name: value.detach().clone() for name, value in model.state_dict().items()}
         for _ in range(cfg.model_updates):
             obs, actions, next_obs = self.replay.sample(cfg.replay_batch)
             if self.learns_simulator:
@@ -167,8 +174,10 @@ class Planner:
             else:  # the rules: nothing to learn but the value
                 sim_loss, parts = torch.zeros(()), {}
             states = obs[-cfg.value_batch :]  # the uniform draws (the rewarded ones lead)
-            value_loss = 0.5 * F.mse_loss(model(states).value, self.value_targets(states))
+            values = model(states).value
+            value_loss = 0.5 * F.mse_loss(values, self.value_targets(states, frozen))
             parts["losses/value"] = value_loss.item()
+            parts["values/mean"] = values.mean().item()
             parts["losses/grad_norm"] = self.optimizer(sim_loss + cfg.value_coef * value_loss)
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value
