@@ -37,11 +37,10 @@ from agents.config import SPLIT_TASKS, ConfigError, config_from_dict
 def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
                         difficulty: int | None = None, samples: int = 5, seed: int = 12345,
                         use_ema: bool = True) -> dict:  # fmt: skip
-    import gymnasium as gym
     import torch
 
     from agents.algorithm import make_policy
-    from agents.scoring import full_evaluation
+    from agents.scoring import full_evaluation, make_eval_envs
     from agents.training_loop import build_model
 
     ck = load_checkpoint(path)
@@ -58,7 +57,7 @@ def evaluate_checkpoint(path, episodes: int = 1000, split: str | None = None,
     if difficulty is None:  # the level the run reached (its curriculum's), then every level
         cfg.difficulty = int(ck.get("level", cfg.difficulty))
     torch.set_num_threads(max(cfg.torch_threads, 1))
-    probe = gym.make_vec(cfg.env_id, num_envs=1, **cfg.env_kwargs())
+    probe = make_eval_envs(cfg, 1)  # with the episode memory the run trained with, if any
     model = build_model(cfg, probe)
     probe.close()
     bad = nonfinite_weights(model_weights(ck, use_ema))

@@ -117,6 +117,12 @@ def test_training_and_evaluation_read_the_memory(tmp_path):
     assert summary["finished"] and summary["steps"] == 128
     final = summary["greedy_evals"][-1]
     assert final["step"] == 128 and 0.0 <= final["greedy_success"] <= 1.0
+    # agents.evaluate rebuilds the model with the memory, and counts the tries
+    from agents.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(tmp_path / "run", episodes=32)
+    assert 0.0 <= result["success_rate"] <= 1.0
+    assert 0.0 <= result["tries"]["first_try_success"] <= result["success_rate"]
 
 
 class _Cycling:
