@@ -20,16 +20,13 @@ interaction only and acts by searching over imagined futures. Read top to bottom
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
 from agents.algorithm import Rollout
-from agents.optim import GradientStep
-from agents.replay import ReplayBuffer
+from agents.replay import ReplayAgent
 
 
 @torch.no_grad()
@@ -120,13 +117,11 @@ class PlannerPolicy:
         return actions
 
 
-class Planner:
+class Planner(ReplayAgent):
     name = "planner"
 
     def __init__(self, model, cfg):
-        self.model, self.cfg = model, cfg
-        self.optimizer = GradientStep(model, cfg)
-        self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
+        super().__init__(model, cfg)
         self.simulator = simulator_of(model, cfg)
         self.learns_simulator = cfg.planner_model == "learned"
 
@@ -136,10 +131,7 @@ class Planner:
         scores = beam_search(
             self.model, self.simulator, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma
         )
-        n = len(obs)
-        explore = torch.rand(n) < self.cfg.explore_epsilon
-        random = torch.randint(0, self.model.num_actions, (n,))
-        return torch.where(explore, random, scores.argmax(1))
+        return self.explore(scores.argmax(1))
 
     def value_targets(self, obs: torch.Tensor, frozen: dict[str, torch.Tensor]) -> torch.Tensor:
         """``max_a [r^(s, a) + gamma * V_frozen(s^')]`` through the simulator, for each obs
@@ -157,16 +149,10 @@ class Planner:
 
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg, model = self.cfg, self.model
-        self.replay.add(
-            batch.obs.flatten(0, 1),
-            batch.actions.flatten(),
-            batch.next_obs.flatten(0, 1),
-            batch.rewards.flatten(),
-            batch.dones.flatten(),
-        )
+        self.remember(batch)
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # reward recall only where a sample was rewarded
-        frozen = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        frozen = self.frozen_weights()
         for _ in range(cfg.model_updates):
             obs, actions, next_obs = self.replay.sample(cfg.replay_batch)
             if self.learns_simulator:
@@ -185,13 +171,6 @@ class Planner:
         metrics = {key: value / counts[key] for key, value in sums.items()}
         metrics["replay/size"] = float(self.replay.size)
         return metrics
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "replay": self.replay.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.replay.load_state_dict(state["replay"])
 
     @staticmethod
     def policy(model, seed: int, cfg) -> PlannerPolicy:

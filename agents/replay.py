@@ -1,6 +1,7 @@
-"""The replay buffer of the replay agents (``planner`` and ``replay_q``): the same real
-transitions, sampled the same way, so that a comparison of the two separates what the learned
-model adds from what reusing data adds."""
+"""The replay buffer of the replay agents (``planner`` and ``replay_q``), and their shared base:
+the same real transitions, sampled the same way, the same exploration and checkpoint state, so
+that a comparison of the two separates what the learned model adds from what reusing data
+adds."""
 
 from __future__ import annotations
 
@@ -74,3 +75,45 @@ class ReplayBuffer:
         else:  # a checkpoint of before rewards and dones were kept: what it had
             self.rewards[: self.size] = state["rewarded"].float()
         self.cursor = int(state["cursor"])
+
+
+class ReplayAgent:
+    """Base of the replay agents: optimiser, replay ring, epsilon-greedy exploration, a frozen
+    copy of the weights for targets, and the checkpoint state (optimiser and ring)."""
+
+    def __init__(self, model, cfg):
+        from agents.optim import GradientStep
+
+        self.model, self.cfg = model, cfg
+        self.optimizer = GradientStep(model, cfg)
+        self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
+
+    def explore(self, greedy: torch.Tensor) -> torch.Tensor:
+        """``greedy`` actions (N,), each replaced by a uniform one with probability
+        ``explore_epsilon``."""
+        n = len(greedy)
+        explore = torch.rand(n) < self.cfg.explore_epsilon
+        random = torch.randint(0, self.model.num_actions, (n,))
+        return torch.where(explore, random, greedy)
+
+    def remember(self, batch) -> None:
+        """Every transition of a rollout (``agents.algorithm.Rollout``) into the ring."""
+        self.replay.add(
+            batch.obs.flatten(0, 1),
+            batch.actions.flatten(),
+            batch.next_obs.flatten(0, 1),
+            batch.rewards.flatten(),
+            batch.dones.flatten(),
+        )
+
+    def frozen_weights(self) -> dict[str, torch.Tensor]:
+        """The weights now, for targets read with ``torch.func.functional_call`` during an
+        update (a target network refreshed every update)."""
+        return {name: value.detach().clone() for name, value in self.model.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "replay": self.replay.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])

@@ -14,43 +14,26 @@ policy, argmax of its logits, which are the Q-values.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
 from agents.algorithm import Rollout
-from agents.optim import GradientStep
 from agents.policy import ModelPolicy
-from agents.replay import ReplayBuffer
+from agents.replay import ReplayAgent
 
 
-class ReplayQ:
+class ReplayQ(ReplayAgent):
     name = "replay_q"
-
-    def __init__(self, model, cfg):
-        self.model, self.cfg = model, cfg
-        self.optimizer = GradientStep(model, cfg)
-        self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
 
     def act(self, obs: torch.Tensor, out) -> torch.Tensor:
         """argmax Q, or a uniform action with probability ``explore_epsilon``."""
-        n = len(obs)
-        explore = torch.rand(n) < self.cfg.explore_epsilon
-        random = torch.randint(0, self.model.num_actions, (n,))
-        return torch.where(explore, random, out.logits.argmax(1))
+        return self.explore(out.logits.argmax(1))
 
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg, model, replay = self.cfg, self.model, self.replay
-        replay.add(
-            batch.obs.flatten(0, 1),
-            batch.actions.flatten(),
-            batch.next_obs.flatten(0, 1),
-            batch.rewards.flatten(),
-            batch.dones.flatten(),
-        )
-        frozen = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        self.remember(batch)
+        frozen = self.frozen_weights()
         losses, q_means, grad_norms = [], [], []
         for _ in range(cfg.model_updates):
             rows = replay.sample_rows(cfg.replay_batch)
@@ -70,13 +53,6 @@ class ReplayQ:
             "q/mean": sum(q_means) / len(q_means),
             "replay/size": float(replay.size),
         }
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "replay": self.replay.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.replay.load_state_dict(state["replay"])
 
     @staticmethod
     def policy(model, seed: int, cfg=None) -> ModelPolicy:
