@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from agents.transformer import encode
 from agents.world_model import Simulator
 from wmil_envs import vocab
 
@@ -86,7 +87,8 @@ class ModelOutput:
     logits: torch.Tensor
     """(B, num_actions) policy logits."""
     hidden: torch.Tensor
-    """(B, L + 1, d) core outputs; position 0 is the summary (before the VQ)."""
+    """(B, L + 1, d) core outputs; position 0 is the summary (before the VQ). Without the
+    world-model head, (B, 1, d): the summary only."""
     value: torch.Tensor | None = None
     """(B,) V(s), or None when the value head is off."""
     vq: VQOutput | None = None
@@ -372,13 +374,17 @@ class AgentModel(nn.Module):
         )
 
     # --- trunk ---
-    def trunk(self, obs: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, L) -> core outputs (B, L + 1, d); position 0 is the summary."""
-        return self.core(self.encoder(obs.long()))
+    def trunk(self, obs: torch.Tensor, summary_only: bool = False) -> torch.Tensor:
+        """Token ids (B, L) -> core outputs (B, L + 1, d); position 0 is the summary. With
+        ``summary_only``, (B, 1, d): the summary alone, the last layer computed there only."""
+        return encode(
+            self.core, self.encoder(obs.long()), slice(0, 1) if summary_only else slice(None)
+        )
 
     def forward(self, obs: torch.Tensor) -> ModelOutput:
-        """Policy logits, the core states, value (if on) and VQ output (if on)."""
-        h = self.trunk(obs)
+        """Policy logits, the core states, value (if on) and VQ output (if on). Without the
+        world-model head nothing reads the other positions, so ``hidden`` is the summary alone."""
+        h = self.trunk(obs, summary_only=self.wm_head is None)
         summary = h[:, 0]
         vq = None
         if self.vq is not None and self.config.vq_bottleneck:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agents.transformer import encode
 from wmil_envs import vocab
 
 
@@ -80,7 +81,7 @@ class Simulator(nn.Module):
         x = torch.cat(
             [self.token(obs), self.action(actions).unsqueeze(1), self.token(next_obs)], dim=1
         )
-        return self.core(x + self.position)[:, self.obs_len + 1 :]
+        return encode(self.core, x + self.position, slice(self.obs_len + 1, None))
 
     def _all_masked(self, batch: int, device: torch.device) -> torch.Tensor:
         """Pass 1's next observation: every token to predict."""
