@@ -527,14 +527,24 @@ def throughput_section(path: Path | None, h: str) -> list[str]:
         f"`python -m benchmarks.train_throughput --json {path}`: PPO on `{args['env']}`, "
         f"{args['num_envs']} envs x {args['rollout_steps']} steps per update, "
         f"{args['update_epochs']} epochs x {args['num_minibatches']} minibatches, "
-        f"{args['steps']:,} timed env steps, one torch thread, CPU, measured while the sweep "
-        "ran (both sides share the same load).",
+        f"{args['steps']:,} timed env steps, one torch thread, CPU seconds of the process."
+        + (
+            f" The limit: one thread's fp32 matmul rate, {data['matmul_gflops']:.1f} GFLOP/s; "
+            "FLOPs per env step are counted (acting, learning and backward)."
+            if "matmul_gflops" in data
+            else ""
+        ),
         "",
-        "| agent | parameters | env steps/s |",
-        "|---|---|---|",
+        "| agent | parameters | env steps/s | MFLOP per env step | share of the limit |",
+        "|---|---|---|---|---|",
     ]
     for row in data["rows"]:
-        lines.append(f"| {row['agent']} | {row['parameters']:,} | {row['steps_per_second']:,.0f} |")
+        flops = f"{row['flops_per_step'] / 1e6:.2f}" if "flops_per_step" in row else "–"
+        share = f"{row['share_of_limit']:.1%}" if "share_of_limit" in row else "–"
+        lines.append(
+            f"| {row['agent']} | {row['parameters']:,} | {row['steps_per_second']:,.0f} "
+            f"| {flops} | {share} |"
+        )
     lines += [
         "",
         f"Ratio ours / SB3: **{data['ratio']:.2f}x** with the same algorithm (heads "

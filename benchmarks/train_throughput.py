@@ -1,4 +1,15 @@
-"""Training throughput: env steps per second of our trainer against Stable-Baselines3 PPO.
+"""Training throughput: env steps per CPU second of our trainer, how near it runs to the
+machine's arithmetic limit, and against Stable-Baselines3 PPO.
+
+Our rows: PPO with the heads off, PPO with the world-model head, and the locked MVP's REINFORCE
+(``configs/mvp.yaml``). For each, the FLOPs of one env step are *counted* (PyTorch's
+``FlopCounterMode`` over one rollout and its update: every matmul of acting, learning and the
+backward pass), and the machine's limit is *measured*: one core's fp32 matmul rate
+(``--matmul_size`` square matrices, one thread). The share of the limit is
+``env steps/s x FLOPs per env step / matmul FLOP/s``: 100 % would be a trainer doing nothing but
+its matmuls at the speed of a large one. Against SB3 the env steps/s ratio is printed too, but
+SB3's MLP needs several times fewer FLOPs per step, so share of the limit is the measure of our
+trainer's speed.
 
 Both train PPO on the same env with the same number of envs, rollout length, epochs, minibatch
 size and learning settings, single-threaded torch on CPU; the networks are of comparable size
@@ -6,8 +17,9 @@ size and learning settings, single-threaded torch on CPU; the networks are of co
 hidden layers of ``--hidden_dim`` for the policy and for the value, on SB3's one-hot encoding of
 the ``MultiDiscrete`` observation). Parameter counts are printed. Timed: the training loop for
 ``--steps`` env steps after one warm-up update (rollouts and updates; no evaluation, no
-logging). Ours is timed with the world-model and VQ heads off (the same algorithm as SB3's) and
-with the world-model head on (what it costs).
+logging), in CPU seconds of this process (one torch thread, so a loaded machine slows the wall
+clock, not this). Ours is timed with the world-model and VQ heads off (the same algorithm as
+SB3's) and with the world-model head on (what it costs).
 
     python -m benchmarks.train_throughput [--env WMIL/PatternEcho-v0] [--steps 16384]
         [--num_envs 64] [--rollout_steps 16] [--json PATH]
@@ -23,11 +35,34 @@ import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import wmil_envs
 from wmil_envs.files import atomic_write_text
+
+MVP_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "mvp.yaml"
+
+
+def matmul_gflops(size: int = 512, seconds: float = 1.0) -> float:
+    """One thread's sustained fp32 matmul rate (GFLOP/s) on ``size`` x ``size`` matrices."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    count, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * size**3 * count / (time.process_time() - start) / 1e9
+
+
+def counted_flops_per_step(trainer) -> float:
+    """FLOPs of one env step: one rollout and its update under ``FlopCounterMode``."""
+    with FlopCounterMode(display=False) as counter:
+        batch, _ = trainer.collect()
+        trainer.algo.update(batch)
+    return counter.get_total_flops() / trainer.cfg.steps_per_update
 
 
 def _config(args, **heads):
@@ -51,28 +86,36 @@ def _config(args, **heads):
     ).validate()
 
 
-def ours(args, world_model: bool) -> dict:
+def mvp_config(args):
+    """The locked MVP's config (REINFORCE, world-model head on), run for ``--steps``."""
+    from agents.cli import load_yaml
+    from agents.config import config_from_dict
+
+    values = {**load_yaml(MVP_CONFIG), "max_steps": args.steps, "torch_threads": 1}
+    return config_from_dict({**values, "progress": False}).validate()
+
+
+def ours(args, name: str, cfg) -> dict:
+    """Env steps per CPU second of our trainer on ``cfg`` (collect and update, nothing else)."""
     from agents.model import parameter_count
     from agents.training_loop import Trainer
 
-    cfg = _config(args, world_model_head=world_model, vq_head=False)
     trainer = Trainer(cfg, run_dir=os.devnull)
-    batch, _ = trainer.collect()  # warm-up
-    trainer.algo.update(batch)
-    steps, start = 0, time.perf_counter()
+    flops = counted_flops_per_step(trainer)  # also the warm-up
+    steps, start = 0, time.process_time()
     while steps < args.steps:
         batch, _ = trainer.collect()
         trainer.algo.update(batch)
         steps += cfg.steps_per_update
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     trainer.envs.close()
-    name = "ours: PPO + world-model head" if world_model else "ours: PPO (heads off)"
     return {
         "agent": name,
         "parameters": parameter_count(trainer.model),
         "steps": steps,
         "seconds": seconds,
         "steps_per_second": steps / seconds,
+        "flops_per_step": flops,
     }
 
 
@@ -83,9 +126,9 @@ def sb3(args) -> dict:
     venv = sb3_vec_env(cfg)
     model = sb3_ppo(cfg, venv)
     model.learn(cfg.steps_per_update)  # warm-up: one rollout and update
-    start = time.perf_counter()
+    start = time.process_time()
     model.learn(args.steps, reset_num_timesteps=False)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     steps = model.num_timesteps - cfg.steps_per_update
     venv.close()
     return {
@@ -109,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num_minibatches", "--num-minibatches", type=int, default=4)
     p.add_argument("--hidden_dim", "--hidden-dim", type=int, default=64)
     p.add_argument("--num_layers", "--num-layers", type=int, default=2)
+    p.add_argument("--matmul_size", "--matmul-size", type=int, default=512)
     p.add_argument("--json", metavar="PATH")
     return p
 
@@ -123,23 +167,41 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         flush=True,
     )
-    rows = []
-    for measure in (lambda: ours(args, False), lambda: sb3(args), lambda: ours(args, True)):
-        row = measure()
-        rows.append(row)
-        print(
-            f"{row['agent']:<36} {row['parameters']:>9,} params "
-            f"{row['steps_per_second']:>10,.0f} env steps/s",
-            flush=True,
-        )
-    ratio = rows[0]["steps_per_second"] / rows[1]["steps_per_second"]
-    ratio_wm = rows[2]["steps_per_second"] / rows[1]["steps_per_second"]
+    gflops = matmul_gflops(args.matmul_size)
+    print(f"limit: one thread's fp32 matmul ({args.matmul_size}^2): {gflops:.1f} GFLOP/s")
+    heads_off, world_model = (
+        _config(args, world_model_head=wm, vq_head=False) for wm in (False, True)
+    )
+    measures = {
+        "ppo": lambda: ours(args, "ours: PPO (heads off)", heads_off),
+        "sb3": lambda: sb3(args),
+        "ppo_wm": lambda: ours(args, "ours: PPO + world-model head", world_model),
+        "mvp": lambda: ours(args, "ours: REINFORCE (the MVP's config)", mvp_config(args)),
+    }
+    rows = {}
+    for key, measure in measures.items():
+        row = rows[key] = measure()
+        line = f"{row['agent']:<36} {row['parameters']:>9,} params "
+        line += f"{row['steps_per_second']:>9,.0f} env steps/s"
+        if "flops_per_step" in row:
+            row["share_of_limit"] = row["steps_per_second"] * row["flops_per_step"] / (gflops * 1e9)
+            line += f" {row['flops_per_step'] / 1e6:>7.2f} MFLOP/step"
+            line += f" {row['share_of_limit']:>6.1%} of the limit"
+        print(line, flush=True)
+    ratio = rows["ppo"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
+    ratio_wm = rows["ppo_wm"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
     print(
         f"ratio ours / SB3 (same algorithm): {ratio:.2f}x; with the world-model head: "
         f"{ratio_wm:.2f}x"
     )
     if args.json:
-        result = {"args": vars(args), "rows": rows, "ratio": ratio, "ratio_world_model": ratio_wm}
+        result = {
+            "args": vars(args),
+            "matmul_gflops": gflops,
+            "rows": list(rows.values()),
+            "ratio": ratio,
+            "ratio_world_model": ratio_wm,
+        }
         atomic_write_text(args.json, json.dumps(result, indent=2))
     return 0
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from benchmarks import throughput, time_to_solve
+from benchmarks import throughput, time_to_solve, train_throughput
 
 
 def test_throughput_times_cartpole_next_to_the_4096_env_run(capsys, tmp_path):
@@ -42,3 +42,40 @@ def test_ours_solves_the_mvp_task(tmp_path):
     time_to_solve.main(["--seeds", "1", "--no_sb3", "--json", str(out)])
     (row,) = json.loads(out.read_text())["rows"]
     assert row["steps_to_solve"] is not None and row["steps_to_solve"] <= 10_000
+
+
+def _trainer(num_envs, **keys):
+    import os
+
+    from agents.training_loop import Trainer
+
+    args = train_throughput.parser().parse_args(
+        ["--num_envs", str(num_envs), "--rollout_steps", "4", "--hidden_dim", "16"]
+        + ["--update_epochs", "1", "--num_minibatches", "1"]  # the counter is slow per op
+    )
+    return Trainer(train_throughput._config(args, vq_head=False, **keys), run_dir=os.devnull)
+
+
+def test_flops_are_counted_per_env_step():
+    small = train_throughput.counted_flops_per_step(_trainer(8, world_model_head=False))
+    large = train_throughput.counted_flops_per_step(_trainer(32, world_model_head=False))
+    with_wm = train_throughput.counted_flops_per_step(_trainer(8, world_model_head=True))
+    assert small > 0 and large == pytest.approx(small, rel=1e-6)  # per step, whatever the batch
+    assert with_wm > 1.2 * small  # the world-model head's matmuls are counted
+
+
+def test_share_of_the_limit_is_reported(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    out = tmp_path / "tt.json"
+    train_throughput.main(
+        ["--steps", "64", "--num_envs", "4", "--rollout_steps", "4", "--hidden_dim", "16"]
+        + ["--update_epochs", "1", "--num_minibatches", "1", "--matmul_size", "64"]
+        + ["--json", str(out)]
+    )
+    data = json.loads(out.read_text())
+    assert data["matmul_gflops"] > 0
+    ours = [r for r in data["rows"] if r["agent"].startswith("ours")]
+    assert len(ours) == 3
+    for row in ours:
+        share = row["steps_per_second"] * row["flops_per_step"] / (data["matmul_gflops"] * 1e9)
+        assert row["share_of_limit"] == pytest.approx(share) and row["share_of_limit"] > 0
