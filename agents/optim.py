@@ -58,7 +58,8 @@ class EmaWeights:
 
 
 class GradientStep:
-    """zero_grad, backward, [GrokFast], clip, optimizer step, [EMA update]; returns grad norm."""
+    """zero_grad, backward, [GrokFast], clip, optimizer step, [EMA update]; returns grad norm.
+    ``zero_grad`` and ``step`` apart take one step on gradients accumulated over chunks."""
 
     def __init__(self, model: nn.Module, cfg):
         self.model = model
@@ -83,8 +84,16 @@ class GradientStep:
             group["lr"] = lr
 
     def __call__(self, loss: torch.Tensor) -> float:
-        self.optimizer.zero_grad(set_to_none=True)
+        self.zero_grad()
         loss.backward()
+        return self.step()
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def step(self) -> float:
+        """The step on the gradients already accumulated (after ``zero_grad`` and backward
+        passes); returns the gradient norm before clipping."""
         if self.grokfast is not None:
             self.grokfast.filter()
         params = [p for p in self.model.parameters() if p.grad is not None]

@@ -1,5 +1,6 @@
 """REINFORCE with a running baseline and an entropy bonus (the plan's Fix 3), plus the
-world-model and VQ losses. Read top to bottom: returns, advantages, losses, one gradient step.
+world-model and VQ losses. Read top to bottom: returns, advantages, losses, one gradient step (its
+gradient accumulated over chunks of ``UPDATE_CHUNK`` samples when the rollout is larger).
 
 The trainer hands over an ``agents.algorithm.Rollout`` of ``T`` vector steps from ``N`` envs
 (episodes end at the end of every rollout; see ``agents.training_loop``); this algorithm reads its
@@ -15,6 +16,12 @@ from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
 from agents.policy import SampledPolicyAlgorithm
 
+UPDATE_CHUNK = 4096
+"""Samples per forward pass in the update. A larger rollout accumulates its gradient over
+chunks of this size (the same gradient, up to float rounding): one forward over 65k samples cost
+1.6x more per sample than chunks of 4096 on a CPU core (caches). With a VQ head, its codebook moves
+once per chunk."""
+
 
 class Reinforce(SampledPolicyAlgorithm):
     name = "reinforce"
@@ -25,7 +32,7 @@ class Reinforce(SampledPolicyAlgorithm):
         self.baseline_initialised = False
 
     def update(self, batch: Rollout) -> dict[str, float]:
-        cfg, model = self.cfg, self.model
+        cfg = self.cfg
         T, N = batch.actions.shape
 
         # 1. Discounted return-to-go of every step, within its episode.
@@ -42,34 +49,48 @@ class Reinforce(SampledPolicyAlgorithm):
         advantages = returns - self.baseline
         self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * mean_return
 
-        # 3. Forward pass on the whole rollout.
+        # 3-5. Losses and one gradient step, accumulated over chunks of the rollout.
         obs = batch.obs.reshape(T * N, -1)
-        actions = batch.actions.reshape(-1)
+        flat = (
+            batch.actions.reshape(-1),
+            advantages.reshape(-1),
+            returns.reshape(-1),
+            batch.next_obs.reshape(T * N, -1),
+        )
+        self.optimizer.zero_grad()
+        metrics: dict[str, float] = {}
+        for start in range(0, len(obs), UPDATE_CHUNK):
+            part = slice(start, start + UPDATE_CHUNK)
+            share = len(obs[part]) / len(obs)  # the losses are means: weigh each chunk's
+            loss, parts = self.loss(obs[part], *(x[part] for x in flat))
+            (loss * share).backward()
+            for key, value in parts.items():
+                metrics[key] = metrics.get(key, 0.0) + share * value
+        metrics["losses/grad_norm"] = self.optimizer.step()
+        metrics["losses/baseline"] = self.baseline
+        return metrics
+
+    def loss(self, obs, actions, advantages, returns, next_obs) -> tuple[torch.Tensor, dict]:
+        """The loss on (a chunk of) the rollout, flattened to (B, ...), and its metrics."""
+        cfg, model = self.cfg, self.model
         out = model(obs)
         dist = Categorical(logits=out.logits)
         log_probs = dist.log_prob(actions)
         entropy = dist.entropy().mean()
 
-        # 4. Policy gradient, entropy bonus, auxiliary losses.
-        policy_loss = -(log_probs * advantages.reshape(-1)).mean()
+        # Policy gradient, entropy bonus, auxiliary losses.
+        policy_loss = -(log_probs * advantages).mean()
         loss = policy_loss - cfg.entropy_coef * entropy
         metrics = {"losses/policy": policy_loss.item(), "losses/entropy": entropy.item()}
         if out.value is not None:
             # The value head is not this algorithm's baseline; it is fitted alongside so that
             # it can be logged and reused (e.g. for a later switch to PPO).
-            value_loss = 0.5 * (out.value - returns.reshape(-1)).pow(2).mean()
+            value_loss = 0.5 * (out.value - returns).pow(2).mean()
             loss = loss + cfg.value_coef * value_loss
             metrics["losses/value"] = value_loss.item()
-        aux_loss, aux_metrics = auxiliary_losses(
-            model, out, actions, batch.next_obs.reshape(T * N, -1), cfg
-        )
-        loss = loss + aux_loss
+        aux_loss, aux_metrics = auxiliary_losses(model, out, actions, next_obs, cfg)
         metrics.update(aux_metrics)
-
-        # 5. One gradient step.
-        metrics["losses/grad_norm"] = self.optimizer(loss)
-        metrics["losses/baseline"] = self.baseline
-        return metrics
+        return loss + aux_loss, metrics
 
     def state_dict(self) -> dict:
         return {

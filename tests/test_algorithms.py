@@ -1,6 +1,7 @@
 """Every registered algorithm behind the one contract (``agents.algorithm``): a few updates on
 PatternEcho through ``Trainer.iterate``, save, resume exactly, evaluate the checkpoint."""
 
+import dataclasses
 import json
 
 import pytest
@@ -131,3 +132,26 @@ def test_version_1_checkpoint_resumes_and_evaluates_with_its_ema(tmp_path):
                       checkpoint=loaded)  # fmt: skip
     assert_same(resumed.algo.state_dict(), loaded["algorithm"])
     assert resumed.train()["steps"] == 64
+
+
+def test_reinforce_update_in_chunks_takes_the_same_step(monkeypatch):
+    """A rollout larger than ``UPDATE_CHUNK`` accumulates its gradient chunk by chunk: the same
+    step as one forward over everything, up to float rounding."""
+    import agents.reinforce as reinforce
+
+    cfg = dataclasses.replace(small("reinforce"), vq_head=False)  # its codes move per chunk
+    weights = {}
+    for chunk in (10**9, 5):  # 32 samples: one pass, then chunks of 5 (the last one of 2)
+        monkeypatch.setattr(reinforce, "UPDATE_CHUNK", chunk)
+        trainer = Trainer(cfg)
+        batch, _ = trainer.collect()
+        metrics = trainer.algo.update(batch)
+        weights[chunk] = (
+            torch.cat([p.detach().flatten() for p in trainer.model.parameters()]),
+            metrics,
+        )
+    (one, m1), (chunked, m2) = weights.values()
+    assert torch.allclose(one, chunked, atol=1e-6)
+    assert m1.keys() == m2.keys()
+    for key in m1:
+        assert m2[key] == pytest.approx(m1[key], rel=1e-4, abs=1e-6), key
