@@ -22,7 +22,9 @@ process pool worker or a Ray task unchanged.
 Top-level keys that start with ``x-`` are ignored: YAML anchors of settings that several agents
 share (``x-ppo: &ppo {...}``, then ``config: {<<: *ppo, num_envs: 16}``).
 An env may name the ``agents`` that run on it (default: all of the suite's), e.g. an agent that
-needs a world's rules. Several entries may share a task (one per level, each with its config).
+needs a world's rules. Several entries may share a task (one per level, each with its config);
+entries of one task at the same level with different settings need a ``name`` each, the label
+that stands for the task in cell ids, ``--tasks`` filters and reports (default: the task).
 
 Agent kinds: ``trainer`` (``agents.training_loop.Trainer`` with any registered algorithm:
 REINFORCE, PPO or ``random``, uniform actions, with the config's heads), ``distill`` (the same
@@ -57,7 +59,7 @@ SUITE_KEYS = {
     "envs",
     "agents",
 }
-ENV_KEYS = {"task", "levels", "max_steps", "config", "tags", "agents"}
+ENV_KEYS = {"task", "name", "levels", "max_steps", "config", "tags", "agents"}
 AGENT_KEYS = {"kind", "config", "steps_fraction", "tags", "description"}
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -166,6 +168,13 @@ def load_suite(name_or_path: str) -> Suite:
         grid = cells(suite)
     except (ConfigError, ValueError) as error:
         raise SuiteError(f"{path}: {error}") from None
+    ids = [cell["cell_id"] for cell in grid]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    _need(
+        not repeated,
+        f"{path}: cells {repeated[:3]} come from more than one env entry; give the entries of "
+        "one task and level different names (name: ...)",
+    )
     for cell in grid:
         try:
             cell_config(cell)
@@ -215,9 +224,10 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
                         "eval_episodes": suite.eval_episodes,
                         "progress": False,
                     }
+                    label = env.get("name", env["task"])
                     cell = {
                         "suite": suite.name,
-                        "task": env["task"],
+                        "task": label,
                         "difficulty": level,
                         "agent": agent_name,
                         "kind": agent["kind"],
@@ -230,7 +240,7 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
                         "probe_states": suite.probe_states,
                         "tags": sorted(set(env["tags"]) | set(agent["tags"])),
                     }
-                    cell["cell_id"] = f"{env['task']}/L{level}/{agent_name}/s{seed}"
+                    cell["cell_id"] = f"{label}/L{level}/{agent_name}/s{seed}"
                     cell["cell_hash"] = cell_hash(cell)
                     out.append(cell)
     return out

@@ -76,6 +76,20 @@ def test_suite_errors_name_the_bad_key(tmp_path):
         load_suite(str(bad))
 
 
+def test_entries_of_one_task_and_level_need_names_of_their_own(tmp_path):
+    suite = tmp_path / "suite_two.yaml"
+    entry = "{task: pattern_echo, levels: [1], max_steps: 64, "
+    entry += "config: {episode_length: %d, rollout_steps: 2}%s}"
+    text = "name: two\nseeds: [0]\nagents: {a: {kind: trainer, config: {algorithm: random}}}\n"
+    suite.write_text(text + f"envs: [{entry % (1, '')}, {entry % (2, '')}]\n")
+    with pytest.raises(SuiteError, match="pattern_echo/L1/a/s0.*different names"):
+        load_suite(str(suite))
+    suite.write_text(text + f"envs: [{entry % (1, '')}, {entry % (2, ', name: echo_twice')}]\n")
+    grid = cells(load_suite(str(suite)))
+    assert [c["cell_id"] for c in grid] == ["pattern_echo/L1/a/s0", "echo_twice/L1/a/s0"]
+    assert grid[1]["config"]["task"] == "pattern_echo" and grid[1]["config"]["episode_length"] == 2
+
+
 def test_default_suite_covers_every_env_level_and_agent_with_five_seeds():
     import wmil_envs
 
@@ -230,9 +244,13 @@ def test_worlds_suite_covers_every_world_level_and_agent_and_gives_ppo_ten_times
     assert {(t, lv) for t in ("number_walk", "object_edit") for lv in range(4)} <= levels
     worlds = [c for c in grid if c["task"] in ("number_walk", "object_edit")]
     assert {c["agent"] for c in worlds} == set(suite.agents)
-    tries = [c for c in grid if c["task"] in ("conditional", "sequence_next")]
+    tries = [c for c in grid if c["task"] in ("conditional_tries", "sequence_next_tries")]
     assert tries and all(c["config"]["episode_length"] == 4 for c in tries)
-    assert "planner_rules" not in {c["agent"] for c in tries}  # the rules need a world
+    one_try = [c for c in grid if c["task"] in ("conditional", "sequence_next")]
+    assert one_try and all(c["config"].get("episode_length") in (None, 1) for c in one_try)
+    questions = {c["agent"] for c in tries + one_try}
+    assert {"ppo", "replay_q", "planner"} <= questions  # the reward head against the model
+    assert "planner_rules" not in questions  # the rules need a world
     budget = {(c["task"], c["difficulty"], c["agent"]): c["max_steps"] for c in grid}
     for (task, level, agent), steps in budget.items():
         if agent == "planner":
