@@ -10,6 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+UPDATE_CHUNK = 4096
+"""Samples per forward pass in an update. A larger batch (REINFORCE's rollout, a PPO minibatch)
+accumulates its gradient over chunks of this size before one step: the same gradient up to float
+rounding, at a lower cost per sample (measured on a CPU core: REINFORCE 263 vs 135 us per sample
+on 65k samples, unchunked vs chunked). With a VQ head, its codebook moves once per chunk."""
+
 
 class GrokFast:
     def __init__(self, model: nn.Module, alpha: float = 0.98, lamb: float = 2.0):

@@ -14,13 +14,8 @@ from torch.distributions import Categorical
 
 from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
+from agents.optim import UPDATE_CHUNK
 from agents.policy import SampledPolicyAlgorithm
-
-UPDATE_CHUNK = 4096
-"""Samples per forward pass in the update. A larger rollout accumulates its gradient over
-chunks of this size (the same gradient, up to float rounding): one forward over 65k samples cost
-1.6x more per sample than chunks of 4096 on a CPU core (caches). With a VQ head, its codebook moves
-once per chunk."""
 
 
 class Reinforce(SampledPolicyAlgorithm):

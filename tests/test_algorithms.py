@@ -134,15 +134,17 @@ def test_version_1_checkpoint_resumes_and_evaluates_with_its_ema(tmp_path):
     assert resumed.train()["steps"] == 64
 
 
-def test_reinforce_update_in_chunks_takes_the_same_step(monkeypatch):
-    """A rollout larger than ``UPDATE_CHUNK`` accumulates its gradient chunk by chunk: the same
-    step as one forward over everything, up to float rounding."""
-    import agents.reinforce as reinforce
+@pytest.mark.parametrize("name", ["reinforce", "ppo"])
+def test_update_in_chunks_takes_the_same_step(monkeypatch, name):
+    """A batch larger than ``UPDATE_CHUNK`` (REINFORCE's rollout, a PPO minibatch) accumulates
+    its gradient chunk by chunk: the same step as one forward over it, up to float rounding."""
+    import importlib
 
-    cfg = dataclasses.replace(small("reinforce"), vq_head=False)  # its codes move per chunk
+    module = importlib.import_module(f"agents.{name}")
+    cfg = dataclasses.replace(small(name), vq_head=False)  # its codes move per chunk
     weights = {}
-    for chunk in (10**9, 5):  # 32 samples: one pass, then chunks of 5 (the last one of 2)
-        monkeypatch.setattr(reinforce, "UPDATE_CHUNK", chunk)
+    for chunk in (10**9, 5):  # batches of 32 (PPO: 16): one pass, then chunks of 5 and a rest
+        monkeypatch.setattr(module, "UPDATE_CHUNK", chunk)
         trainer = Trainer(cfg)
         batch, _ = trainer.collect()
         metrics = trainer.algo.update(batch)
