@@ -508,10 +508,12 @@ def suite_tables(meta: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {name} | {agent['kind']} | {agent.get('description', '')} | {settings} | {budget} |"
         )
-    lines += ["", "| env | levels | env steps per run |", "|---|---|---|"]
+    lines += ["", "| env | levels | env steps per run | env settings |", "|---|---|---|---|"]
     for env in suite.envs:
         levels = env.get("levels", "all")
-        lines.append(f"| {env['task']} | {levels} | {int(env['max_steps']):,} |")
+        label = env.get("name", env["task"])
+        settings = ", ".join(f"`{k}={v}`" for k, v in env["config"].items()) or "–"
+        lines.append(f"| {label} | {levels} | {int(env['max_steps']):,} | {settings} |")
     return [*lines, ""]
 
 
