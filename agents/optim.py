@@ -65,7 +65,7 @@ class EmaWeights:
 
 class GradientStep:
     """zero_grad, backward, [GrokFast], clip, optimizer step, [EMA update]; returns grad norm.
-    ``zero_grad`` and ``step`` apart take one step on gradients accumulated over chunks."""
+    ``chunked`` takes one step on a large batch, its gradient accumulated chunk by chunk."""
 
     def __init__(self, model: nn.Module, cfg):
         self.model = model
@@ -111,6 +111,23 @@ class GradientStep:
         if self.ema is not None:
             self.ema.update(self.model)
         return float(norm)
+
+    def chunked(self, size: int, loss_of) -> dict[str, float]:
+        """One step on a batch of ``size`` samples whose loss is a mean, its gradient accumulated
+        over chunks of ``UPDATE_CHUNK``: ``loss_of(rows)`` gives a chunk's (mean loss, metrics)
+        for the slice ``rows``. Returns the metrics weighted by each chunk's share of the batch,
+        and ``losses/grad_norm``."""
+        self.zero_grad()
+        metrics: dict[str, float] = {}
+        for first in range(0, size, UPDATE_CHUNK):
+            rows = slice(first, min(first + UPDATE_CHUNK, size))
+            share = (rows.stop - rows.start) / size
+            loss, parts = loss_of(rows)
+            (loss * share).backward()
+            for key, value in parts.items():
+                metrics[key] = metrics.get(key, 0.0) + share * value
+        metrics["losses/grad_norm"] = self.step()
+        return metrics
 
     def state_dict(self) -> dict:
         state = {"optimizer": self.optimizer.state_dict()}

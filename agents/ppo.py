@@ -14,7 +14,6 @@ from torch.distributions import Categorical
 
 from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
-from agents.optim import UPDATE_CHUNK
 from agents.policy import SampledPolicyAlgorithm
 
 
@@ -57,18 +56,11 @@ class PPO(SampledPolicyAlgorithm):
                 mb_adv = b_advantages[mb]
                 if cfg.norm_adv and len(mb) > 1:
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                # one step; its gradient accumulated over chunks of the minibatch (the losses
-                # are means: each chunk weighs by its share)
-                self.optimizer.zero_grad()
-                parts: dict[str, float] = {}
-                for first in range(0, len(mb), UPDATE_CHUNK):
-                    rows = slice(first, first + UPDATE_CHUNK)
-                    share = len(mb[rows]) / len(mb)
-                    loss, chunk = self.loss(mb[rows], mb_adv[rows], flat)
-                    (loss * share).backward()
-                    for key, value in chunk.items():
-                        parts[key] = parts.get(key, 0.0) + share * value
-                parts["losses/grad_norm"] = self.optimizer.step()
+                # one step, its gradient accumulated over chunks of a large minibatch
+                parts = self.optimizer.chunked(
+                    len(mb),
+                    lambda rows: self.loss(mb[rows], mb_adv[rows], flat),  # noqa: B023
+                )
                 clip_fracs.append(parts.pop("losses/clipfrac"))
                 approx_kl = parts["losses/approx_kl"]
                 for key, value in parts.items():

@@ -1,6 +1,7 @@
 """REINFORCE with a running baseline and an entropy bonus (the plan's Fix 3), plus the
 world-model and VQ losses. Read top to bottom: returns, advantages, losses, one gradient step (its
-gradient accumulated over chunks of ``UPDATE_CHUNK`` samples when the rollout is larger).
+gradient accumulated over chunks of ``agents.optim.UPDATE_CHUNK`` samples when the rollout is
+larger).
 
 The trainer hands over an ``agents.algorithm.Rollout`` of ``T`` vector steps from ``N`` envs
 (episodes end at the end of every rollout; see ``agents.training_loop``); this algorithm reads its
@@ -14,7 +15,6 @@ from torch.distributions import Categorical
 
 from agents.algorithm import Rollout
 from agents.auxiliary import auxiliary_losses
-from agents.optim import UPDATE_CHUNK
 from agents.policy import SampledPolicyAlgorithm
 
 
@@ -52,16 +52,9 @@ class Reinforce(SampledPolicyAlgorithm):
             returns.reshape(-1),
             batch.next_obs.reshape(T * N, -1),
         )
-        self.optimizer.zero_grad()
-        metrics: dict[str, float] = {}
-        for start in range(0, len(obs), UPDATE_CHUNK):
-            part = slice(start, start + UPDATE_CHUNK)
-            share = len(obs[part]) / len(obs)  # the losses are means: weigh each chunk's
-            loss, parts = self.loss(obs[part], *(x[part] for x in flat))
-            (loss * share).backward()
-            for key, value in parts.items():
-                metrics[key] = metrics.get(key, 0.0) + share * value
-        metrics["losses/grad_norm"] = self.optimizer.step()
+        metrics = self.optimizer.chunked(
+            len(obs), lambda rows: self.loss(obs[rows], *(x[rows] for x in flat))
+        )
         metrics["losses/baseline"] = self.baseline
         return metrics
 

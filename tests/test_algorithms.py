@@ -138,13 +138,12 @@ def test_version_1_checkpoint_resumes_and_evaluates_with_its_ema(tmp_path):
 def test_update_in_chunks_takes_the_same_step(monkeypatch, name):
     """A batch larger than ``UPDATE_CHUNK`` (REINFORCE's rollout, a PPO minibatch) accumulates
     its gradient chunk by chunk: the same step as one forward over it, up to float rounding."""
-    import importlib
+    import agents.optim
 
-    module = importlib.import_module(f"agents.{name}")
     cfg = dataclasses.replace(small(name), vq_head=False)  # its codes move per chunk
     weights = {}
     for chunk in (10**9, 5):  # batches of 32 (PPO: 16): one pass, then chunks of 5 and a rest
-        monkeypatch.setattr(module, "UPDATE_CHUNK", chunk)
+        monkeypatch.setattr(agents.optim, "UPDATE_CHUNK", chunk)
         trainer = Trainer(cfg)
         batch, _ = trainer.collect()
         metrics = trainer.algo.update(batch)
