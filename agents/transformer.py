@@ -3,8 +3,8 @@
 The weights live in a ``torch.nn.TransformerEncoder`` (pre-norm layers, no mask), so initial
 weights and checkpoints are those of the stock module; :func:`encode` runs them. Why not the
 stock forward: its kernels are built for long sequences. Over 5-13 tokens with a head size of 8,
-CPU scaled-dot-product attention and the fused inference path spend most of their time on
-overheads, where one batched matmul per attention product is cheaper; and the stock module
+CPU scaled-dot-product attention (what training runs) spends most of its time on overheads,
+where one batched matmul per attention product is cheaper; and the stock module
 computes every position of the last layer, while the heads read only some (the policy and value
 only the summary token, the simulator only the next observation). :func:`encode` computes the
 last layer's attention queries, feed-forward and norm at the positions it is asked for only.
