@@ -10,7 +10,7 @@ import pytest
 import wmil_envs
 from wmil_envs import vocab
 from wmil_envs.parent import DeterministicParent
-from wmil_envs.state import StateBatch
+from wmil_envs.state import StateBatch, observation
 from wmil_envs.tasks import TASKS
 from wmil_envs.tasks.numeric_relation import near_miss
 
@@ -342,6 +342,21 @@ def test_native_step_types_and_fresh_arrays(env_id):
         for key, value in infos.items():
             if isinstance(value, np.ndarray):
                 assert all(not np.shares_memory(value, old) for old in previous), key
+
+
+def test_writing_into_a_returned_observation_leaves_the_env_alone(env_id):
+    """Observations are the caller's to modify (the env keeps its own rows, from which a
+    question's next observation is derived)."""
+    envs = native(env_id, 3, episode_length=3)
+    obs, _ = envs.reset(seed=0)
+    for _ in range(4):
+        obs[:] = -1
+        obs, _, _, _, infos = envs.step(np.zeros(3, dtype=np.int64))
+        states = envs.unwrapped.states
+        rebuilt = observation(states.task, states.question, states.last_action, states.feedback)
+        assert (obs == rebuilt).all()
+        if "final_obs" in infos:
+            infos["final_obs"][:] = -1
 
 
 def test_native_final_obs_and_autoreset(env_id):
