@@ -32,6 +32,10 @@ WORLD_COLUMNS = ("final_test_success", "path_efficiency", "simulator_rollout_exa
 """Worlds only (empty elsewhere): greedy success on held-out ``test`` start/goal pairs, the mean
 ``optimal_steps / steps_to_goal`` of the greedy episodes that reached the goal, and the share
 of held-out starts whose 5-step imagined rollout (random actions) is exact (simulator only)."""
+TRIES_COLUMNS = ("final_first_try_success",)
+"""Questions with several tries only (``episode_length`` > 1): greedy success at the first try
+at the end of training. Set against ``final_greedy_success`` (success within the episode's
+tries) it says how much the later tries, answering again after a failure, add."""
 TIMING_COLUMNS = ("wall_seconds", "train_seconds", "cpu_seconds", "env_steps_per_second")
 SUCCESS_WINDOW = 512
 COLUMNS = (
@@ -65,6 +69,7 @@ COLUMNS = (
     "vq_usage",
     "vq_perplexity",
     *WORLD_COLUMNS,
+    *TRIES_COLUMNS,
     *TIMING_COLUMNS,
 )
 
@@ -329,6 +334,19 @@ def world_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
     return scores
 
 
+def first_try_success(cfg, policy, episodes: int) -> float:
+    """Greedy first-try success of a trained agent on a question with several tries."""
+    from agents.scoring import MAX_EVAL_ENVS, make_eval_envs, run_episodes
+    from agents.training_loop import EVAL_SEED_OFFSET
+
+    envs = make_eval_envs(cfg, min(episodes, MAX_EVAL_ENVS))  # the final greedy eval's episodes
+    try:
+        played = run_episodes(envs, policy, episodes, cfg.seed + EVAL_SEED_OFFSET)
+    finally:
+        envs.close()
+    return played["tries"]["first_try_success"]
+
+
 def steps_to(steps: list[int], values: list[float], threshold: float) -> int | None:
     for s, v in zip(steps, values, strict=True):
         if v >= threshold - 1e-12:
@@ -401,6 +419,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         if result.get("policy") is not None and TASKS[cfg.task_name].has_dynamics:
             scores = world_scores(cfg, result["policy"], model, cfg.eval_episodes)
             row.update({k: round(v, 6) for k, v in scores.items()})
+        elif result.get("policy") is not None and (cfg.episode_length or 1) > 1:
+            tried = first_try_success(cfg, result["policy"], cfg.eval_episodes)
+            row["final_first_try_success"] = round(tried, 6)
         row["train_seconds"] = round(result["train_seconds"], 3)
         row["env_steps_per_second"] = round(result["steps"] / max(result["train_seconds"], 1e-9), 1)
         row["status"] = "ok"

@@ -278,9 +278,14 @@ def test_worlds_smoke_rows_and_report(worlds_smoke_dir):
             assert math.isnan(efficiency) or 0.0 < efficiency <= 1.0
         # the imagined-rollout exactness: agents with a learned simulator on a world only
         assert (r["simulator_rollout_exact"] != "") == (world and r["agent"] == "planner")
+        # first-try success: the question with four tries only, never above success in 4 tries
+        assert (r["final_first_try_success"] != "") == (not world)
+        if not world:
+            assert 0.0 <= float(r["final_first_try_success"]) <= float(r["final_greedy_success"])
     assert report_mod.main([str(worlds_smoke_dir)]) == 0
     text = (worlds_smoke_dir / "report.md").read_text()
     assert "held-out test success | path efficiency | 5-step imagined exact | CPU s" in text
+    assert "| first-try success | CPU s |" in text
     assert "Model-based against model-free: env steps to 90 %" in text
     assert "| number_walk | 0 |" in text and "planner − replay_q" in text
     # a second suite's report goes into its own section of the same results file
