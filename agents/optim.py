@@ -9,12 +9,114 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.optim.adam import adam
+from torch.optim.optimizer import _get_scalar_dtype
 
 UPDATE_CHUNK = 4096
 """Samples per forward pass in an update. A larger batch (REINFORCE's rollout, a PPO minibatch)
 accumulates its gradient over chunks of this size before one step: the same gradient up to float
 rounding, at a lower cost per sample (measured on a CPU core: REINFORCE 263 vs 135 us per sample
 on 65k samples, unchunked vs chunked). With a VQ head, its codebook moves once per chunk."""
+
+
+class AdamW:
+    """``torch.optim.AdamW``'s update (the same kernels, through ``torch.optim.adam.adam``) without
+    the ``torch.optim.Optimizer`` base class, whose first call imports ``torch._dynamo``: 1.6-2.3
+    CPU seconds at start-up, a third of the MVP's time to solve. One parameter group; the state
+    dict has ``torch.optim.AdamW``'s layout, so checkpoints of either load into the other."""
+
+    def __init__(self, params, lr: float, eps: float, weight_decay: float,
+                 betas: tuple[float, float] = (0.9, 0.999), fused: bool | None = None):  # fmt: skip
+        self.params = list(params)
+        self.lr, self.eps, self.weight_decay, self.betas = lr, eps, weight_decay, tuple(betas)
+        self.fused = fused
+        self.state: dict[int, dict[str, torch.Tensor]] = {}  # parameter index -> its moments
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def _new_state(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
+        step = (
+            torch.zeros((), dtype=torch.float32, device=p.device)
+            if self.fused  # as torch.optim: the fused kernel reads the step on the device
+            else torch.tensor(0.0, dtype=_get_scalar_dtype())
+        )
+        return {
+            "step": step,
+            "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+            "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
+        }
+
+    @torch.no_grad()
+    def step(self) -> None:
+        params, grads, states = [], [], []
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            if i not in self.state:
+                self.state[i] = self._new_state(p)
+            params.append(p)
+            grads.append(p.grad)
+            states.append(self.state[i])
+        if not params:
+            return
+        adam(
+            params,
+            grads,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            [s["step"] for s in states],
+            foreach=None,
+            capturable=False,
+            differentiable=False,
+            fused=self.fused,
+            grad_scale=None,
+            found_inf=None,
+            has_complex=any(torch.is_complex(p) for p in params),
+            decoupled_weight_decay=True,
+            amsgrad=False,
+            beta1=self.betas[0],
+            beta2=self.betas[1],
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            maximize=False,
+        )
+
+    def state_dict(self) -> dict:
+        group = {
+            "lr": self.lr, "betas": self.betas, "eps": self.eps,
+            "weight_decay": self.weight_decay, "amsgrad": False, "maximize": False,
+            "foreach": None, "capturable": False, "differentiable": False,
+            "fused": self.fused, "decoupled_weight_decay": True,
+            "params": list(range(len(self.params))),
+        }  # fmt: skip
+        return {"state": {i: dict(s) for i, s in self.state.items()}, "param_groups": [group]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """A state dict of this class or of ``torch.optim.AdamW`` (one group, same parameters)."""
+        groups = state["param_groups"]
+        if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
+            raise ValueError(
+                f"the optimizer state has {sum(len(g['params']) for g in groups)} parameters in "
+                f"{len(groups)} group(s); this model has {len(self.params)} in one"
+            )
+        group = groups[0]
+        self.lr, self.eps, self.weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        self.betas = tuple(group["betas"])
+        position = {index: i for i, index in enumerate(group["params"])}
+        self.state = {}
+        for index, saved in state["state"].items():
+            p = self.params[position[index]]
+            moments = {k: v.to(dtype=p.dtype, device=p.device) for k, v in saved.items()
+                       if k != "step"}  # fmt: skip
+            step = saved["step"]
+            moments["step"] = (
+                step.to(dtype=torch.float32, device=p.device) if self.fused else step.clone()
+            )
+            self.state[position[index]] = moments
 
 
 class GrokFast:
@@ -71,7 +173,7 @@ class GradientStep:
         self.model = model
         # the fused kernel: one pass over all parameters (7 % more PPO env steps/s on CPU)
         fused = all(p.device.type in ("cpu", "cuda") for p in model.parameters()) or None
-        self.optimizer = torch.optim.AdamW(
+        self.optimizer = AdamW(
             model.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
             weight_decay=cfg.weight_decay, fused=fused,
         )  # fmt: skip
@@ -83,11 +185,10 @@ class GradientStep:
 
     @property
     def lr(self) -> float:
-        return self.optimizer.param_groups[0]["lr"]
+        return self.optimizer.lr
 
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.lr = lr
 
     def __call__(self, loss: torch.Tensor) -> float:
         self.zero_grad()
@@ -95,7 +196,7 @@ class GradientStep:
         return self.step()
 
     def zero_grad(self) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
 
     def step(self) -> float:
         """The step on the gradients already accumulated (after ``zero_grad`` and backward
