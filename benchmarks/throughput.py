@@ -6,8 +6,9 @@ the policy costs nothing); episodes have their default length (one step for the 
 tasks, so every step also resets; the level-0 horizon for the worlds).
 
 As a yardstick, Gymnasium's own numpy-batched CartPole (``CartPoleVectorEnv``) is timed at
-4096 envs right before each id's native 4096-env measurement, and the id's ratio to it printed:
-the pair shares the machine's load at that moment.
+4096 envs in alternating blocks with each id's native 4096-env run (``PAIRED_ROUNDS`` rounds of
+one block each), and the median of the rounds' ratios is printed: a load that comes and goes
+on a shared machine hits both sides of a round alike.
 
     python -m benchmarks.throughput [--seconds 1.0] [--ids WMIL/PatternEcho-v0 ...] [--json PATH]
 """
@@ -30,6 +31,7 @@ NATIVE_SIZES = (1, 64, 1024, 4096)
 SYNC_SIZE = 16
 REFERENCE_ID = "CartPole-v1"
 REFERENCE_SIZE = 4096
+PAIRED_ROUNDS = 8
 
 
 def _timed(step, budget_s: float) -> float:
@@ -63,7 +65,8 @@ def single_env_sps(env_id: str, budget_s: float) -> float:
     return _timed(run, budget_s)
 
 
-def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
+def _stepper(envs: gym.vector.VectorEnv):
+    """A function that steps ``envs`` once with random actions and returns the env steps."""
     envs.reset(seed=0)
     n = envs.single_action_space.n
     actions = np.random.default_rng(0).integers(0, n, size=(8, envs.num_envs))
@@ -74,20 +77,36 @@ def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
         cursor[0] += 1
         return envs.num_envs
 
-    return _timed(run, budget_s)
+    return run
 
 
-def reference_sps(budget_s: float) -> float:
-    """Steps/second of Gymnasium's numpy-batched CartPole at ``REFERENCE_SIZE`` envs."""
-    envs = gym.make_vec(
+def vector_env_sps(envs: gym.vector.VectorEnv, budget_s: float) -> float:
+    return _timed(_stepper(envs), budget_s)
+
+
+def reference_env() -> gym.vector.VectorEnv:
+    """Gymnasium's numpy-batched CartPole at ``REFERENCE_SIZE`` envs."""
+    return gym.make_vec(
         REFERENCE_ID, num_envs=REFERENCE_SIZE, vectorization_mode="vector_entry_point"
     )
-    return vector_env_sps(envs, budget_s)
+
+
+def paired_sps(envs: gym.vector.VectorEnv, budget_s: float) -> dict[str, float]:
+    """``envs`` and the reference timed in ``PAIRED_ROUNDS`` alternating blocks (``budget_s``
+    in all): the medians of each side's steps/second and of the rounds' ratios."""
+    ours, theirs = _stepper(envs), _stepper(reference_env())
+    block = budget_s / (2 * PAIRED_ROUNDS)
+    rounds = [(_timed(theirs, block), _timed(ours, block)) for _ in range(PAIRED_ROUNDS)]
+    return {
+        "steps_per_second": float(np.median([o for _, o in rounds])),
+        "reference_steps_per_second": float(np.median([t for t, _ in rounds])),
+        "ratio_to_reference": float(np.median([o / t for t, o in rounds])),
+    }
 
 
 def ratio_to_reference(row: dict) -> float:
-    """A native row's steps/second over the CartPole steps/second timed next to it."""
-    return row["steps_per_second"] / row["reference_steps_per_second"]
+    """A native row's steps/second over CartPole's: the median ratio of the paired rounds."""
+    return row["ratio_to_reference"]
 
 
 def measure(env_ids: list[str], budget_s: float) -> list[dict]:
@@ -112,10 +131,11 @@ def measure(env_ids: list[str], budget_s: float) -> list[dict]:
         )
         for size in NATIVE_SIZES:
             row = {"env_id": env_id, "mode": "native", "num_envs": size}
-            if size == REFERENCE_SIZE:
-                row["reference_steps_per_second"] = reference_sps(budget_s)
             native = gym.make_vec(env_id, num_envs=size, vectorization_mode="vector_entry_point")
-            row["steps_per_second"] = vector_env_sps(native, budget_s)
+            if size == REFERENCE_SIZE:  # twice the budget: half of it goes to the reference
+                row.update(paired_sps(native, 2 * budget_s))
+            else:
+                row["steps_per_second"] = vector_env_sps(native, budget_s)
             rows.append(row)
         for row in rows[-(2 + len(NATIVE_SIZES)) :]:
             line = (

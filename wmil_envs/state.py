@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,9 +50,6 @@ class StateBatch:
     answer: np.ndarray
     last_action: np.ndarray
     feedback: np.ndarray
-    _tokens: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
-    """The observation rows once built (``to_tensor``); a question's next state derives its
-    rows from these by rewriting the last two columns, which is most of a question step."""
 
     @classmethod
     def new(cls, task: Task, fields: Fields) -> StateBatch:
@@ -114,14 +111,7 @@ class StateBatch:
         actions = np.asarray(actions, dtype=np.int64)
         feedback = self.task.feedback(self.fields, actions, success)
         if not self.task.has_dynamics:
-            question, answer = self.question, self.answer
-            after = StateBatch(self.task, self.fields, question, answer, actions, feedback)
-            if self._tokens is not None:
-                tokens = self._tokens.copy()
-                tokens[:, -2] = _ACTION_TOKENS[actions + 1]
-                tokens[:, -1] = feedback
-                object.__setattr__(after, "_tokens", tokens)
-            return after
+            return StateBatch(self.task, self.fields, self.question, self.answer, actions, feedback)
         fields = self.task.transition(self.fields, actions)
         return StateBatch(
             self.task,
@@ -133,11 +123,8 @@ class StateBatch:
         )
 
     def to_tensor(self) -> np.ndarray:
-        """Observations, shape ``(n, task.obs_len)``, dtype int64 (a new array each call)."""
-        if self._tokens is None:
-            tokens = observation(self.task, self.question, self.last_action, self.feedback)
-            object.__setattr__(self, "_tokens", tokens)
-        return self._tokens.copy()
+        """Observations, shape ``(n, task.obs_len)``, dtype int64."""
+        return observation(self.task, self.question, self.last_action, self.feedback)
 
 
 @dataclass(frozen=True)
