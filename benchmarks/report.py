@@ -333,11 +333,10 @@ def env_tables(res: Results) -> list[str]:
     lines = []
     for task in res.tasks:
         for lv in res.levels[task]:
-            env_id = (
-                next(iter(res.cells[(task, lv, res.agents[0])].values()))["env_id"]
-                if (task, lv, res.agents[0]) in res.cells
-                else task
-            )
+            runs = next(res.cells[(task, lv, a)] for a in res.agents if (task, lv, a) in res.cells)
+            env_id = next(iter(runs.values()))["env_id"]
+            if task not in TASKS:  # a named entry (conditional_tries): the env and the name
+                env_id = f"{env_id} `{task}`"
             world = any(
                 r.get("final_test_success") not in (None, "")
                 for a in res.agents
