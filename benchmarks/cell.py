@@ -304,26 +304,34 @@ TRAIN = {
 # ------------------------------------------------------------------------------------ a cell
 
 
-def world_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
-    """``WORLD_COLUMNS`` of a trained agent on a world (its level; train and test splits)."""
-    from agents.scoring import make_eval_envs, run_episodes
+def final_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
+    """The trained agent's ``WORLD_COLUMNS`` on a world (its level; train and test splits), or
+    its ``TRIES_COLUMNS`` on a question with several tries; nothing on a one-try question."""
+    from agents.scoring import MAX_EVAL_ENVS, make_eval_envs, run_episodes
     from agents.training_loop import EVAL_SEED_OFFSET
     from agents.world_model_eval import simulator_metrics
 
-    seed, n = cfg.seed + EVAL_SEED_OFFSET, min(episodes, 1024)
-    scores: dict[str, float] = {}
-    for split in ("train", "test"):
+    world = TASKS[cfg.task_name].has_dynamics
+    if not world and (cfg.episode_length or 1) <= 1:
+        return {}
+    seed, n = cfg.seed + EVAL_SEED_OFFSET, min(episodes, MAX_EVAL_ENVS)
+
+    def play(split: str | None) -> dict[str, Any]:
         envs = make_eval_envs(cfg, n, split=split)
         try:
-            played = run_episodes(envs, policy, episodes, seed)
+            return run_episodes(envs, policy, episodes, seed)
         finally:
             envs.close()
-        if split == "test":
-            scores["final_test_success"] = float(played["success"].mean())
-        else:
-            efficiency = played["path_efficiency"]
-            reached = efficiency[~np.isnan(efficiency)]
-            scores["path_efficiency"] = float(reached.mean()) if reached.size else math.nan
+
+    played = play("train" if world else None)  # a question: the final greedy eval's episodes
+    if not world:
+        return {"final_first_try_success": played["tries"]["first_try_success"]}
+    efficiency = played["path_efficiency"]
+    reached = efficiency[~np.isnan(efficiency)]
+    scores = {
+        "path_efficiency": float(reached.mean()) if reached.size else math.nan,
+        "final_test_success": float(play("test")["success"].mean()),
+    }
     if getattr(model, "simulator", None) is not None:
         envs = make_eval_envs(cfg, n, split="test")
         try:
@@ -332,19 +340,6 @@ def world_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
             envs.close()
         scores["simulator_rollout_exact"] = found["rollout_exact"]
     return scores
-
-
-def first_try_success(cfg, policy, episodes: int) -> float:
-    """Greedy first-try success of a trained agent on a question with several tries."""
-    from agents.scoring import MAX_EVAL_ENVS, make_eval_envs, run_episodes
-    from agents.training_loop import EVAL_SEED_OFFSET
-
-    envs = make_eval_envs(cfg, min(episodes, MAX_EVAL_ENVS))  # the final greedy eval's episodes
-    try:
-        played = run_episodes(envs, policy, episodes, cfg.seed + EVAL_SEED_OFFSET)
-    finally:
-        envs.close()
-    return played["tries"]["first_try_success"]
 
 
 def steps_to(steps: list[int], values: list[float], threshold: float) -> int | None:
@@ -416,12 +411,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
                 if key in probes:
                     row[key] = round(probes.pop(key), 6)
             row["probes"] = json.dumps(_rounded(probes), sort_keys=True)
-        if result.get("policy") is not None and TASKS[cfg.task_name].has_dynamics:
-            scores = world_scores(cfg, result["policy"], model, cfg.eval_episodes)
+        if result.get("policy") is not None:
+            scores = final_scores(cfg, result["policy"], model, cfg.eval_episodes)
             row.update({k: round(v, 6) for k, v in scores.items()})
-        elif result.get("policy") is not None and (cfg.episode_length or 1) > 1:
-            tried = first_try_success(cfg, result["policy"], cfg.eval_episodes)
-            row["final_first_try_success"] = round(tried, 6)
         row["train_seconds"] = round(result["train_seconds"], 3)
         row["env_steps_per_second"] = round(result["steps"] / max(result["train_seconds"], 1e-9), 1)
         row["status"] = "ok"

@@ -333,31 +333,26 @@ def env_tables(res: Results) -> list[str]:
     lines = []
     for task in res.tasks:
         for lv in res.levels[task]:
-            runs = next(res.cells[(task, lv, a)] for a in res.agents if (task, lv, a) in res.cells)
-            env_id = next(iter(runs.values()))["env_id"]
+            rows = [r for a in res.agents for r in res.cells.get((task, lv, a), {}).values()]
+            env_id = rows[0]["env_id"]
             if task not in TASKS:  # a named entry (conditional_tries): the env and the name
                 env_id = f"{env_id} `{task}`"
-            world = any(
-                r.get("final_test_success") not in (None, "")
-                for a in res.agents
-                for r in res.cells.get((task, lv, a), {}).values()
+            world = any(r.get("final_test_success") not in (None, "") for r in rows)
+            tries = any(r.get("final_first_try_success") not in (None, "") for r in rows)
+            extra = (
+                ["held-out test success", "path efficiency", "5-step imagined exact", "CPU s"]
+                if world  # success within the tries (the main column) against the first alone
+                else ["first-try success", "CPU s"]
+                if tries
+                else []
             )
-            tries = any(
-                r.get("final_first_try_success") not in (None, "")
-                for a in res.agents
-                for r in res.cells.get((task, lv, a), {}).values()
-            )
-            extra = " held-out test success | path efficiency | 5-step imagined exact | CPU s |"
-            if tries:  # success within the tries (the main column) against the first try alone
-                extra = " first-try success | CPU s |"
             lines += [
                 f"#### {env_id} level {lv} (random: {res.random[(task, lv)]:.3f})",
                 "",
                 "| agent | steps | final greedy success | normalised score | log-AUC | "
                 "steps to 50 % | to 90 % | to 95 % | env steps/s | wall s |"
-                + (extra if world or tries else ""),
-                "|---|---|---|---|---|---|---|---|---|---|"
-                + ("---|" * 4 if world else "---|" * 2 if tries else ""),
+                + "".join(f" {name} |" for name in extra),
+                "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(extra),
             ]
             for agent in res.agents:
                 runs = res.cells.get((task, lv, agent))
@@ -376,8 +371,7 @@ def env_tables(res: Results) -> list[str]:
                             *(_steps_to(runs, th) for th in THRESHOLDS),
                             f"{_mean(runs, 'env_steps_per_second'):,.0f}",
                             f"{_mean(runs, 'wall_seconds'):.1f}",
-                            *(_world_cells(runs) if world else []),
-                            *(_tries_cells(runs) if tries and not world else []),
+                            *(_world_cells(runs) if world else _tries_cells(runs) if tries else []),
                         ]
                     )
                     + " |"
