@@ -521,8 +521,11 @@ def suite_tables(meta: dict[str, Any]) -> list[str]:
     for env in suite.envs:
         levels = env.get("levels", "all")
         label = env.get("name", env["task"])
-        settings = ", ".join(f"`{k}={v}`" for k, v in env["config"].items()) or "–"
-        lines.append(f"| {label} | {levels} | {int(env['max_steps']):,} | {settings} |")
+        settings = [f"`{k}={v}`" for k, v in env["config"].items()]
+        settings += [f"{a}: {f:.0%} of the env's steps" for a, f in env["steps_fraction"].items()]
+        lines.append(
+            f"| {label} | {levels} | {int(env['max_steps']):,} | {', '.join(settings) or '–'} |"
+        )
     return [*lines, ""]
 
 

@@ -25,6 +25,8 @@ An env may name the ``agents`` that run on it (default: all of the suite's), e.g
 needs a world's rules. Several entries may share a task (one per level, each with its config);
 entries of one task at the same level with different settings need a ``name`` each, the label
 that stands for the task in cell ids, ``--tasks`` filters and reports (default: the task).
+An env's ``steps_fraction`` (``{agent: fraction}``) overrides those agents' own on that env,
+for an agent that converges there in far fewer steps than its fraction gives it.
 
 Agent kinds: ``trainer`` (``agents.training_loop.Trainer`` with any registered algorithm:
 REINFORCE, PPO or ``random``, uniform actions, with the config's heads), ``distill`` (the same
@@ -59,7 +61,7 @@ SUITE_KEYS = {
     "envs",
     "agents",
 }
-ENV_KEYS = {"task", "name", "levels", "max_steps", "config", "tags", "agents"}
+ENV_KEYS = {"task", "name", "levels", "max_steps", "config", "tags", "agents", "steps_fraction"}
 AGENT_KEYS = {"kind", "config", "steps_fraction", "tags", "description"}
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -147,6 +149,18 @@ def load_suite(name_or_path: str) -> Suite:
             not unknown,
             f"{path}: env {env['task']!r}: agents {sorted(unknown)} are not in the suite's agents",
         )
+        fractions = env.setdefault("steps_fraction", {})
+        _need(
+            isinstance(fractions, dict) and not set(fractions) - set(suite.agents),
+            f"{path}: env {env['task']!r}: steps_fraction must map the suite's agents to "
+            f"fractions, got {fractions!r}",
+        )
+        for name, frac in fractions.items():
+            _need(
+                isinstance(frac, (int, float)) and 0 < frac <= 1,
+                f"{path}: env {env['task']!r}: steps_fraction of {name!r}={frac!r} "
+                f"must be in (0, 1]",
+            )
     for name, agent in suite.agents.items():
         unknown = set(agent) - AGENT_KEYS
         _need(
@@ -211,7 +225,8 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
             for agent_name, agent in suite.agents.items():
                 if agent_name not in (env.get("agents") or suite.agents):
                     continue
-                max_steps = max(1, int(round(int(env["max_steps"]) * agent["steps_fraction"])))
+                fraction = env["steps_fraction"].get(agent_name, agent["steps_fraction"])
+                max_steps = max(1, int(round(int(env["max_steps"]) * fraction)))
                 for seed in suite.seeds:
                     config = {
                         **suite.common,
