@@ -523,6 +523,8 @@ def suite_tables(meta: dict[str, Any]) -> list[str]:
         label = env.get("name", env["task"])
         settings = [f"`{k}={v}`" for k, v in env["config"].items()]
         settings += [f"{a}: {f:.0%} of the env's steps" for a, f in env["steps_fraction"].items()]
+        if env["log_points"] != suite.log_points:
+            settings.append(f"{env['log_points']} log-spaced evaluations")
         lines.append(
             f"| {label} | {levels} | {int(env['max_steps']):,} | {', '.join(settings) or '–'} |"
         )

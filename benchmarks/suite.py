@@ -26,7 +26,8 @@ needs a world's rules. Several entries may share a task (one per level, each wit
 entries of one task at the same level with different settings need a ``name`` each, the label
 that stands for the task in cell ids, ``--tasks`` filters and reports (default: the task).
 An env's ``steps_fraction`` (``{agent: fraction}``) overrides those agents' own on that env,
-for an agent that converges there in far fewer steps than its fraction gives it.
+for an agent that converges there in far fewer steps than its fraction gives it, and its
+``log_points`` the suite's, for a finer grid of evaluations where steps to a threshold are read.
 
 Agent kinds: ``trainer`` (``agents.training_loop.Trainer`` with any registered algorithm:
 REINFORCE, PPO or ``random``, uniform actions, with the config's heads), ``distill`` (the same
@@ -61,7 +62,10 @@ SUITE_KEYS = {
     "envs",
     "agents",
 }
-ENV_KEYS = {"task", "name", "levels", "max_steps", "config", "tags", "agents", "steps_fraction"}
+ENV_KEYS = {
+    "task", "name", "levels", "max_steps", "config", "tags", "agents", "steps_fraction",
+    "log_points",
+}  # fmt: skip
 AGENT_KEYS = {"kind", "config", "steps_fraction", "tags", "description"}
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -148,6 +152,11 @@ def load_suite(name_or_path: str) -> Suite:
         _need(
             not unknown,
             f"{path}: env {env['task']!r}: agents {sorted(unknown)} are not in the suite's agents",
+        )
+        points = env.setdefault("log_points", suite.log_points)
+        _need(
+            isinstance(points, int) and points >= 1,
+            f"{path}: env {env['task']!r}: log_points={points!r} must be an integer >= 1",
         )
         fractions = env.setdefault("steps_fraction", {})
         _need(
@@ -250,7 +259,7 @@ def cells(suite: Suite) -> list[dict[str, Any]]:
                         "max_steps": max_steps,
                         "env_budget": int(env["max_steps"]),
                         "config": config,
-                        "log_points": suite.log_points,
+                        "log_points": env["log_points"],
                         "first_eval_step": suite.first_eval_step,
                         "probe_states": suite.probe_states,
                         "tags": sorted(set(env["tags"]) | set(agent["tags"])),

@@ -90,21 +90,26 @@ def test_entries_of_one_task_and_level_need_names_of_their_own(tmp_path):
     assert grid[1]["config"]["task"] == "pattern_echo" and grid[1]["config"]["episode_length"] == 2
 
 
-def test_an_envs_steps_fraction_overrides_an_agents_there_only(tmp_path):
+def test_an_envs_steps_fraction_and_log_points_override_the_suites_there_only(tmp_path):
     suite = tmp_path / "suite_budget.yaml"
     text = "name: budget\nseeds: [0]\n"
     text += "agents: {a: {kind: trainer, steps_fraction: 0.5, config: {algorithm: random}},\n"
     text += "         b: {kind: trainer, config: {algorithm: random}}}\n"
     entry = "{task: pattern_echo, levels: [1], max_steps: 1000, config: {rollout_steps: 2}%s}"
-    second = entry % ", name: e2, steps_fraction: {a: 0.1}"
+    second = entry % ", name: e2, steps_fraction: {a: 0.1}, log_points: 3"
     suite.write_text(text + f"envs: [{entry % ''}, {second}]\n")
     budget = {c["cell_id"]: c["max_steps"] for c in cells(load_suite(str(suite)))}
     assert budget == {
         "pattern_echo/L1/a/s0": 500, "pattern_echo/L1/b/s0": 1000,
         "e2/L1/a/s0": 100, "e2/L1/b/s0": 1000,
     }  # fmt: skip
-    for bad, message in (("{c: 0.1}", "steps_fraction must map"), ("{a: 2}", "of 'a'=2")):
-        suite.write_text(text + f"envs: [{entry % (', steps_fraction: ' + bad)}]\n")
+    assert [c["log_points"] for c in cells(load_suite(str(suite)))] == [10, 10, 3, 3]
+    for bad, message in (
+        ("steps_fraction: {c: 0.1}", "steps_fraction must map"),
+        ("steps_fraction: {a: 2}", "of 'a'=2"),
+        ("log_points: 0", "log_points=0"),
+    ):
+        suite.write_text(text + f"envs: [{entry % (', ' + bad)}]\n")
         with pytest.raises(SuiteError, match=message):
             load_suite(str(suite))
 
