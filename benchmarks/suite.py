@@ -106,6 +106,15 @@ def _need(condition: bool, message: str) -> None:
         raise SuiteError(message)
 
 
+def _fraction(value: Any, where: str) -> float:
+    """A share of an env's step budget, in (0, 1]; else a ``SuiteError`` naming ``where``."""
+    _need(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1,
+        f"{where}={value!r} must be a number in (0, 1]",
+    )
+    return float(value)
+
+
 def load_suite(name_or_path: str) -> Suite:
     path = suite_path(name_or_path)
     if not path.exists():
@@ -165,11 +174,8 @@ def load_suite(name_or_path: str) -> Suite:
             f"fractions, got {fractions!r}",
         )
         for name, frac in fractions.items():
-            _need(
-                isinstance(frac, (int, float)) and 0 < frac <= 1,
-                f"{path}: env {env['task']!r}: steps_fraction of {name!r}={frac!r} "
-                f"must be in (0, 1]",
-            )
+            where = f"{path}: env {env['task']!r}: steps_fraction of {name!r}"
+            fractions[name] = _fraction(frac, where)
     for name, agent in suite.agents.items():
         unknown = set(agent) - AGENT_KEYS
         _need(
@@ -183,9 +189,8 @@ def load_suite(name_or_path: str) -> Suite:
         )
         agent.setdefault("config", {})
         agent.setdefault("tags", [])
-        frac = float(agent.get("steps_fraction", 1.0))
-        _need(0 < frac <= 1, f"{path}: agent {name!r}: steps_fraction={frac} must be in (0, 1]")
-        agent["steps_fraction"] = frac
+        where = f"{path}: agent {name!r}: steps_fraction"
+        agent["steps_fraction"] = _fraction(agent.get("steps_fraction", 1.0), where)
     # every cell's config must be valid before anything runs
     try:
         grid = cells(suite)

@@ -98,12 +98,13 @@ def test_an_envs_steps_fraction_and_log_points_override_the_suites_there_only(tm
     entry = "{task: pattern_echo, levels: [1], max_steps: 1000, config: {rollout_steps: 2}%s}"
     second = entry % ", name: e2, steps_fraction: {a: 0.1}, log_points: 3"
     suite.write_text(text + f"envs: [{entry % ''}, {second}]\n")
-    budget = {c["cell_id"]: c["max_steps"] for c in cells(load_suite(str(suite)))}
+    grid = cells(load_suite(str(suite)))
+    budget = {c["cell_id"]: c["max_steps"] for c in grid}
     assert budget == {
         "pattern_echo/L1/a/s0": 500, "pattern_echo/L1/b/s0": 1000,
         "e2/L1/a/s0": 100, "e2/L1/b/s0": 1000,
     }  # fmt: skip
-    assert [c["log_points"] for c in cells(load_suite(str(suite)))] == [10, 10, 3, 3]
+    assert [c["log_points"] for c in grid] == [10, 10, 3, 3]
     for bad, message in (
         ("steps_fraction: {c: 0.1}", "steps_fraction must map"),
         ("steps_fraction: {a: 2}", "of 'a'=2"),
