@@ -543,9 +543,14 @@ def throughput_section(path: Path | None, h: str) -> list[str]:
         f"`python -m benchmarks.train_throughput --json {path}`: PPO on `{args['env']}`, "
         f"{args['num_envs']} envs x {args['rollout_steps']} steps per update, "
         f"{args['update_epochs']} epochs x {args['num_minibatches']} minibatches, "
-        f"{args['steps']:,} timed env steps, one torch thread, CPU seconds of the process."
+        f"{args['steps']:,} timed env steps, "
         + (
-            f" The limit: one thread's fp32 matmul rate, {data['matmul_gflops']:.1f} GFLOP/s; "
+            "one torch thread, CPU seconds of the process."
+            if args.get("device", "cpu") == "cpu"
+            else f"the model on `{args['device']}`, wall seconds."
+        )
+        + (
+            f" The limit: the fp32 matmul rate, {data['matmul_gflops']:,.1f} GFLOP/s; "
             "FLOPs per env step are counted (acting, learning and backward)."
             if "matmul_gflops" in data
             else ""
@@ -561,12 +566,13 @@ def throughput_section(path: Path | None, h: str) -> list[str]:
             f"| {row['agent']} | {row['parameters']:,} | {row['steps_per_second']:,.0f} "
             f"| {flops} | {share} |"
         )
-    lines += [
-        "",
-        f"Ratio ours / SB3: **{data['ratio']:.2f}x** with the same algorithm (heads "
-        f"off), **{data['ratio_world_model']:.2f}x** with the world-model head on.",
-        "",
-    ]
+    lines.append("")
+    if data.get("ratio") is not None:  # None where it ran on a GPU, without SB3
+        lines += [
+            f"Ratio ours / SB3: **{data['ratio']:.2f}x** with the same algorithm (heads "
+            f"off), **{data['ratio_world_model']:.2f}x** with the world-model head on.",
+            "",
+        ]
     return lines
 
 

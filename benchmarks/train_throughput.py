@@ -21,8 +21,14 @@ logging), in CPU seconds of this process (one torch thread, so a loaded machine 
 clock, not this). Ours is timed with the world-model and VQ heads off (the same algorithm as
 SB3's) and with the world-model head on (what it costs).
 
+With ``--device cuda`` (or ``mps``) our trainer runs its model on that device: the envs stay on
+the CPU, so every step moves observations there and actions back, and each rollout is moved once
+for its update. Then the timing is wall-clock seconds (after synchronising the device), the limit
+is that device's fp32 matmul rate (``--matmul_size`` 4096 unless given), and SB3 is not run (its
+row compares CPU trainers).
+
     python -m benchmarks.train_throughput [--env WMIL/PatternEcho-v0] [--steps 16384]
-        [--num_envs 64] [--rollout_steps 16] [--json PATH]
+        [--num_envs 64] [--rollout_steps 16] [--device cpu] [--json PATH]
 
 Flags are spelt like the config keys of ``agents.train`` (``--num_envs``); the hyphen spelling
 (``--num-envs``) is accepted too.
@@ -34,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -46,23 +53,43 @@ from wmil_envs.files import atomic_write_text
 MVP_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "mvp.yaml"
 
 
-def matmul_gflops(size: int = 512, seconds: float = 1.0) -> float:
-    """One thread's sustained fp32 matmul rate (GFLOP/s) on ``size`` x ``size`` matrices."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def clock(device: torch.device) -> float:
+    """Seconds to time ``device``'s work by: this process's CPU time on the CPU (one thread, so
+    other load on the machine does not count), else wall time once the device has finished."""
+    if device.type == "cpu":
+        return time.process_time()
+    getattr(torch, device.type).synchronize()
+    return time.perf_counter()
+
+
+def matmul_gflops(size: int = 512, seconds: float = 1.0, device: str = "cpu") -> float:
+    """Sustained fp32 matmul rate (GFLOP/s) on ``size`` x ``size`` matrices: one thread's on the
+    CPU, the device's otherwise."""
+    device = torch.device(device)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     a @ b  # warm-up
-    count, start = 0, time.process_time()
-    while time.process_time() - start < seconds:
+    count, start = 0, clock(device)
+    while clock(device) - start < seconds:
         a @ b
         count += 1
-    return 2 * size**3 * count / (time.process_time() - start) / 1e9
+    return 2 * size**3 * count / (clock(device) - start) / 1e9
 
 
 def counted_flops_per_step(trainer) -> float:
     """FLOPs of one env step: one rollout and its update under ``FlopCounterMode``."""
+    from agents.training_loop import rollout_to
+
     with FlopCounterMode(display=False) as counter:
         batch, _ = trainer.collect()
-        trainer.algo.update(batch)
+        trainer.algo.update(rollout_to(batch, trainer.device))
     return counter.get_total_flops() / trainer.cfg.steps_per_update
+
+
+def device_name(device: str) -> str:
+    """The GPU's name, for the report's header."""
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    return device
 
 
 def _config(args, **heads):
@@ -80,6 +107,7 @@ def _config(args, **heads):
         learning_rate=1e-3,
         max_steps=args.steps,
         torch_threads=1,
+        device=args.device,
         progress=False,
         value_head=True,
         **heads,
@@ -92,22 +120,23 @@ def mvp_config(args):
     from agents.config import config_from_dict
 
     values = {**load_yaml(MVP_CONFIG), "max_steps": args.steps, "torch_threads": 1}
+    values["device"] = args.device
     return config_from_dict({**values, "progress": False}).validate()
 
 
 def ours(args, name: str, cfg) -> dict:
     """Env steps per CPU second of our trainer on ``cfg`` (collect and update, nothing else)."""
     from agents.model import parameter_count
-    from agents.training_loop import Trainer
+    from agents.training_loop import Trainer, rollout_to
 
     trainer = Trainer(cfg, run_dir=os.devnull)
     flops = counted_flops_per_step(trainer)  # also the warm-up
-    steps, start = 0, time.process_time()
+    steps, start = 0, clock(trainer.device)
     while steps < args.steps:
         batch, _ = trainer.collect()
-        trainer.algo.update(batch)
+        trainer.algo.update(rollout_to(batch, trainer.device))
         steps += cfg.steps_per_update
-    seconds = time.process_time() - start
+    seconds = clock(trainer.device) - start
     trainer.envs.close()
     return {
         "agent": name,
@@ -152,32 +181,50 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num_minibatches", "--num-minibatches", type=int, default=4)
     p.add_argument("--hidden_dim", "--hidden-dim", type=int, default=64)
     p.add_argument("--num_layers", "--num-layers", type=int, default=2)
-    p.add_argument("--matmul_size", "--matmul-size", type=int, default=512)
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
+    p.add_argument(
+        "--matmul_size", "--matmul-size", type=int, help="default 512 on the CPU, 4096 on a GPU"
+    )
     p.add_argument("--json", metavar="PATH")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from agents.config import ConfigError
+    from agents.training_loop import resolve_device
+
+    try:
+        resolve_device(args.device, "ppo")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
-    print(
-        f"# training throughput on {args.env}: {args.num_envs} envs x {args.rollout_steps} "
-        f"steps per update, {args.update_epochs} epochs x {args.num_minibatches} minibatches, "
-        f"{args.steps:,} timed steps, torch {torch.__version__} (1 thread), "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        flush=True,
-    )
-    gflops = matmul_gflops(args.matmul_size)
-    print(f"limit: one thread's fp32 matmul ({args.matmul_size}^2): {gflops:.1f} GFLOP/s")
+    on_cpu = args.device == "cpu"
     heads_off, world_model = (
         _config(args, world_model_head=wm, vq_head=False) for wm in (False, True)
     )
+    where = "1 thread" if on_cpu else f"{args.device}: {device_name(args.device)}"
+    print(
+        f"# training throughput on {args.env}: {args.num_envs} envs x {args.rollout_steps} "
+        f"steps per update, {args.update_epochs} epochs x {args.num_minibatches} minibatches, "
+        f"{args.steps:,} timed steps, torch {torch.__version__} ({where}), "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        flush=True,
+    )
+    size = args.matmul_size or (512 if on_cpu else 4096)
+    gflops = matmul_gflops(size, device=args.device)
+    whose = "one thread's" if on_cpu else f"the {args.device} device's"
+    print(f"limit: {whose} fp32 matmul ({size}^2): {gflops:,.1f} GFLOP/s")
     measures = {
         "ppo": lambda: ours(args, "ours: PPO (heads off)", heads_off),
         "sb3": lambda: sb3(args),
         "ppo_wm": lambda: ours(args, "ours: PPO + world-model head", world_model),
         "mvp": lambda: ours(args, "ours: REINFORCE (the MVP's config)", mvp_config(args)),
     }
+    if not on_cpu:
+        del measures["sb3"]
+        print("(SB3 is timed only with --device cpu: its row compares CPU trainers)")
     rows = {}
     for key, measure in measures.items():
         row = rows[key] = measure()
@@ -188,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
             line += f" {row['flops_per_step'] / 1e6:>7.2f} MFLOP/step"
             line += f" {row['share_of_limit']:>6.1%} of the limit"
         print(line, flush=True)
-    ratio = rows["ppo"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
-    ratio_wm = rows["ppo_wm"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
-    print(
-        f"ratio ours / SB3 (same algorithm): {ratio:.2f}x; with the world-model head: "
-        f"{ratio_wm:.2f}x"
-    )
+    ratio = ratio_wm = None
+    if "sb3" in rows:
+        ratio = rows["ppo"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
+        ratio_wm = rows["ppo_wm"]["steps_per_second"] / rows["sb3"]["steps_per_second"]
+        print(
+            f"ratio ours / SB3 (same algorithm): {ratio:.2f}x; with the world-model head: "
+            f"{ratio_wm:.2f}x"
+        )
     if args.json:
         result = {
             "args": vars(args),

@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from benchmarks import throughput, time_to_solve, train_throughput
 
@@ -80,3 +81,23 @@ def test_share_of_the_limit_is_reported(tmp_path):
     for row in ours:
         share = row["steps_per_second"] * row["flops_per_step"] / (data["matmul_gflops"] * 1e9)
         assert row["share_of_limit"] == pytest.approx(share) and row["share_of_limit"] > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present here")
+def test_throughput_on_an_unavailable_gpu_is_a_clear_error(capsys):
+    assert train_throughput.main(["--device", "cuda", "--steps", "64"]) == 2
+    assert "no usable CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_throughput_on_a_gpu_times_our_rows_without_sb3(tmp_path):
+    out = tmp_path / "tt.json"
+    train_throughput.main(
+        ["--device", "cuda", "--steps", "256", "--num_envs", "16", "--rollout_steps", "4"]
+        + ["--hidden_dim", "16", "--update_epochs", "1", "--num_minibatches", "1"]
+        + ["--json", str(out)]
+    )
+    data = json.loads(out.read_text())
+    assert data["ratio"] is None and data["matmul_gflops"] > 0
+    assert [r["agent"].startswith("ours") for r in data["rows"]] == [True] * 3
+    assert all(r["share_of_limit"] > 0 for r in data["rows"])
