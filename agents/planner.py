@@ -15,7 +15,8 @@ interaction only and acts by searching over imagined futures. Read top to bottom
   ``planner_width`` best distinct imagined states per depth; a path is scored by its predicted
   rewards plus the discounted value of where it ends, and the agent takes the first action of
   the best one. While training it explores with probability ``explore_epsilon``; evaluation is
-  greedy. The rules and the oracle are never read.
+  greedy. What the search imagines is remembered until the weights change
+  (:mod:`agents.imagination`). The rules and the oracle are never read.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from agents.algorithm import Rollout
+from agents.imagination import Imagination, evaluating
 from agents.replay import ReplayAgent
 
 
 @torch.no_grad()
-def beam_search(model, simulator, obs: torch.Tensor, width: int, depth: int,
+def beam_search(imagination: Imagination, obs: torch.Tensor, width: int, depth: int,
                 gamma: float) -> torch.Tensor:  # fmt: skip
     """The best imagined score (N, A) of each first action from each observation (N, L),
-    imagining with ``simulator`` (``step(obs, actions) -> (next obs, reward)``) and scoring
-    leaves with ``model``'s value head.
+    imagining with ``imagination`` (its simulator's ``step(obs, actions) -> (next obs,
+    reward)``, its model's value head scoring the leaves).
 
     Each depth expands every kept state by every action through the simulator; a path's score
     is its discounted predicted rewards plus ``gamma ** steps * V`` of its last state, and every
@@ -43,7 +45,7 @@ def beam_search(model, simulator, obs: torch.Tensor, width: int, depth: int,
     simulator and value evaluations per observation, whatever the size of the world.
     """
     n, length = obs.shape
-    num_actions = model.num_actions
+    num_actions = imagination.num_actions
     states = obs.long().unsqueeze(1)  # (N, K, L), K = 1 at the root
     returns = torch.zeros(n, 1)
     roots = torch.arange(num_actions).expand(n, 1, num_actions)  # first action of each path
@@ -52,9 +54,9 @@ def beam_search(model, simulator, obs: torch.Tensor, width: int, depth: int,
         k = states.shape[1]
         flat = states.unsqueeze(2).expand(n, k, num_actions, length).reshape(-1, length)
         actions = torch.arange(num_actions).repeat(n * k)
-        following, reward = simulator.step(flat, actions)
+        following, reward = imagination.step(flat, actions)
         ret = returns.unsqueeze(2) + gamma**d * reward.view(n, k, num_actions)
-        score = ret + gamma ** (d + 1) * model(following).value.view(n, k, num_actions)
+        score = ret + gamma ** (d + 1) * imagination.value(following).view(n, k, num_actions)
         root = roots.expand(n, k, num_actions).reshape(n, -1)
         best = best.scatter_reduce(1, root, score.reshape(n, -1), "amax")
         if d == depth - 1:
@@ -90,25 +92,15 @@ class PlannerPolicy:
 
     def __init__(self, model, cfg, seed: int = 0):
         self.model, self.cfg = model, cfg
-        self.simulator = simulator_of(model, cfg)
+        self.imagination = Imagination(model, simulator_of(model, cfg))
         self.rng = np.random.default_rng([seed, 0x91A7])
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
         cfg = self.cfg
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            scores = beam_search(
-                self.model,
-                self.simulator,
-                torch.as_tensor(obs),
-                cfg.planner_width,
-                cfg.planner_depth,
-                cfg.gamma,
-            )
-        finally:
-            self.model.train(was_training)
+        scores = beam_search(
+            self.imagination, torch.as_tensor(obs), cfg.planner_width, cfg.planner_depth, cfg.gamma
+        )
         actions = scores.argmax(1).numpy()
         if not greedy:
             explore = self.rng.random(len(obs)) < cfg.explore_epsilon
@@ -123,14 +115,13 @@ class Planner(ReplayAgent):
     def __init__(self, model, cfg):
         super().__init__(model, cfg)
         self.simulator = simulator_of(model, cfg)
+        self.imagination = Imagination(model, self.simulator)
         self.learns_simulator = cfg.planner_model == "learned"
 
     def act(self, obs: torch.Tensor, out) -> torch.Tensor:
         """The best imagined first action, or a uniform one with probability epsilon."""
         cfg = self.cfg
-        scores = beam_search(
-            self.model, self.simulator, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma
-        )
+        scores = beam_search(self.imagination, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma)
         return self.explore(scores.argmax(1))
 
     def value_targets(self, obs: torch.Tensor, frozen: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -139,7 +130,7 @@ class Planner(ReplayAgent):
         network): bootstrapping from the values being fitted, through a max over imagined
         actions, ran away (values of 1.3 where no return exceeds 1, and the search with it)."""
         num_actions = self.model.num_actions
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(self.model):
             following, reward = self.simulator.step(
                 obs.repeat_interleave(num_actions, 0), torch.arange(num_actions).repeat(len(obs))
             )

@@ -9,6 +9,7 @@ import torch
 
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.config import Config, ConfigError
+from agents.imagination import Imagination
 from agents.planner import beam_search
 from agents.replay import ReplayBuffer
 from agents.rules_simulator import RulesSimulator
@@ -86,7 +87,7 @@ def test_beam_search_prefers_the_action_the_simulator_rewards():
     sim.forward = rewarding
     obs, _ = trainer.envs.reset(seed=0)
     for width, depth in [(1, 1), (2, 3), (4, 2)]:
-        scores = beam_search(model, model.simulator, torch.as_tensor(obs), width, depth, 0.9)
+        scores = beam_search(Imagination(model, sim), torch.as_tensor(obs), width, depth, 0.9)
         assert scores.shape == (4, 6) and (scores.argmax(1) == 2).all()
     trainer.envs.close()
 
