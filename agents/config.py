@@ -89,7 +89,8 @@ class Config:
     """Vector steps per update; a multiple of the horizon (episodes end at update ends)."""
     device: str = "cpu"
     """cpu, cuda or mps (Apple GPUs); cuda and mps only where torch reports them available.
-    The envs stay on the CPU; each rollout is moved to the device once, for the update."""
+    The envs stay on the CPU; each rollout is moved to the device once, for the update (the
+    replay agents keep their ring on the CPU and move each batch they draw)."""
     torch_threads: int = 1
     """torch.set_num_threads; tiny models are fastest single-threaded (0 = leave torch's)."""
 

@@ -38,9 +38,12 @@ class _Memory:
         self.outputs.clear()
         self.stored = None
 
-    def lookup(self, keys: np.ndarray, compute) -> torch.Tensor:
-        """``compute(positions)``'s outputs for every row of ``keys`` (int64, (B, K)), computing
-        only the distinct rows not yet remembered (``positions`` index ``keys``)."""
+    def lookup(self, keys: torch.Tensor, compute) -> torch.Tensor:
+        """``compute(positions)``'s outputs for every row of ``keys`` ((B, K) integers),
+        computing only the distinct rows not yet remembered (``positions`` index ``keys``; both on
+        ``keys``' device, the row bytes compared on the CPU)."""
+        device = keys.device
+        keys = keys.long().cpu().numpy()
         if len(self.index) + len(keys) > MAX_ROWS:
             self.clear()
         row_bytes = keys.shape[1] * keys.dtype.itemsize
@@ -56,13 +59,13 @@ class _Memory:
                     positions.append(i)
             slots[i] = slot
         if new:
-            self.outputs.append(compute(torch.as_tensor(positions)))
+            self.outputs.append(compute(torch.as_tensor(positions, device=device)))
             index.update(new)
             self.stored = None
         if self.stored is None:
             self.stored = torch.cat(self.outputs)
             self.outputs = [self.stored]
-        return self.stored[torch.from_numpy(slots)]
+        return self.stored[torch.from_numpy(slots).to(device)]
 
 
 class Imagination:
@@ -93,9 +96,9 @@ class Imagination:
 
         def compute(at: torch.Tensor) -> torch.Tensor:  # next obs and reward in one row
             following, reward = self._eval(self.simulator.step, obs[at], actions[at])
-            return torch.cat([following.double(), reward.double().unsqueeze(1)], dim=1)
+            return torch.cat([following.float(), reward.float().unsqueeze(1)], dim=1)  # ids < 2**24
 
-        keys = torch.cat([obs, actions.unsqueeze(1)], dim=1).numpy()
+        keys = torch.cat([obs, actions.unsqueeze(1)], dim=1)
         out = self._steps.lookup(keys, compute)
         return out[:, :length].long(), out[:, length].float()
 
@@ -105,7 +108,7 @@ class Imagination:
         self._check_weights()
         states = states.long()
         return self._values.lookup(
-            states.numpy(), lambda at: self._eval(lambda s: self.model(s).value, states[at])
+            states, lambda at: self._eval(lambda s: self.model(s).value, states[at])
         )
 
     def _eval(self, function, *args):

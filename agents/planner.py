@@ -45,15 +45,16 @@ def beam_search(imagination: Imagination, obs: torch.Tensor, width: int, depth: 
     simulator and value evaluations per observation, whatever the size of the world.
     """
     n, length = obs.shape
-    num_actions = imagination.num_actions
+    num_actions, device = imagination.num_actions, obs.device
     states = obs.long().unsqueeze(1)  # (N, K, L), K = 1 at the root
-    returns = torch.zeros(n, 1)
-    roots = torch.arange(num_actions).expand(n, 1, num_actions)  # first action of each path
-    best = torch.full((n, num_actions), -torch.inf)
+    returns = torch.zeros(n, 1, device=device)
+    # the first action of each path
+    roots = torch.arange(num_actions, device=device).expand(n, 1, num_actions)
+    best = torch.full((n, num_actions), -torch.inf, device=device)
     for d in range(depth):
         k = states.shape[1]
         flat = states.unsqueeze(2).expand(n, k, num_actions, length).reshape(-1, length)
-        actions = torch.arange(num_actions).repeat(n * k)
+        actions = torch.arange(num_actions, device=device).repeat(n * k)
         following, reward = imagination.step(flat, actions)
         ret = returns.unsqueeze(2) + gamma**d * reward.view(n, k, num_actions)
         score = ret + gamma ** (d + 1) * imagination.value(following).view(n, k, num_actions)
@@ -98,10 +99,10 @@ class PlannerPolicy:
     @torch.no_grad()
     def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
         cfg = self.cfg
-        scores = beam_search(
-            self.imagination, torch.as_tensor(obs), cfg.planner_width, cfg.planner_depth, cfg.gamma
-        )
-        actions = scores.argmax(1).numpy()
+        device = next(self.model.parameters()).device  # the model's (the config's device)
+        obs = torch.as_tensor(obs).to(device)
+        scores = beam_search(self.imagination, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma)
+        actions = scores.argmax(1).cpu().numpy()
         if not greedy:
             explore = self.rng.random(len(obs)) < cfg.explore_epsilon
             random = self.rng.integers(0, self.model.num_actions, size=len(obs))
@@ -131,8 +132,9 @@ class Planner(ReplayAgent):
         actions, ran away (values of 1.3 where no return exceeds 1, and the search with it)."""
         num_actions = self.model.num_actions
         with torch.no_grad(), evaluating(self.model):
+            every_action = torch.arange(num_actions, device=obs.device).repeat(len(obs))
             following, reward = self.simulator.step(
-                obs.repeat_interleave(num_actions, 0), torch.arange(num_actions).repeat(len(obs))
+                obs.repeat_interleave(num_actions, 0), every_action
             )
             value = functional_call(self.model, frozen, (following,)).value
             backup = reward + self.cfg.gamma * value
@@ -145,11 +147,11 @@ class Planner(ReplayAgent):
         counts: dict[str, int] = {}  # reward recall only where a sample was rewarded
         frozen = self.frozen_weights()
         for _ in range(cfg.model_updates):
-            obs, actions, next_obs = self.replay.sample(cfg.replay_batch)
+            obs, actions, next_obs = self.on_device(*self.replay.sample(cfg.replay_batch))
             if self.learns_simulator:
                 sim_loss, parts = model.simulator.loss(obs, actions, next_obs)
             else:  # the rules: nothing to learn but the value
-                sim_loss, parts = torch.zeros(()), {}
+                sim_loss, parts = torch.zeros((), device=obs.device), {}
             states = obs[-cfg.value_batch :]  # the uniform draws (the rewarded ones lead)
             values = model(states).value
             value_loss = 0.5 * F.mse_loss(values, self.value_targets(states, frozen))

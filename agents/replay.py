@@ -1,7 +1,8 @@
 """The replay buffer of the replay agents (``planner`` and ``replay_q``), and their shared base:
 the same real transitions, sampled the same way, the same exploration and checkpoint state, so
 that a comparison of the two separates what the learned model adds from what reusing data
-adds."""
+adds. The buffer and its draws stay on the CPU (the same random streams on every device); a
+batch moves to the model's device when it is drawn."""
 
 from __future__ import annotations
 
@@ -85,25 +86,30 @@ class ReplayAgent:
         from agents.optim import GradientStep
 
         self.model, self.cfg = model, cfg
+        self.device = next(model.parameters()).device
         self.optimizer = GradientStep(model, cfg)
         self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
 
+    def on_device(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``tensors`` (drawn from the ring, on the CPU) on the model's device."""
+        return tuple(t.to(self.device) for t in tensors)
+
     def explore(self, greedy: torch.Tensor) -> torch.Tensor:
         """``greedy`` actions (N,), each replaced by a uniform one with probability
-        ``explore_epsilon``."""
+        ``explore_epsilon`` (drawn on the CPU, like the ring's draws)."""
         n = len(greedy)
         explore = torch.rand(n) < self.cfg.explore_epsilon
         random = torch.randint(0, self.model.num_actions, (n,))
-        return torch.where(explore, random, greedy)
+        return torch.where(explore.to(greedy.device), random.to(greedy.device), greedy)
 
     def remember(self, batch) -> None:
         """Every transition of a rollout (``agents.algorithm.Rollout``) into the ring."""
         self.replay.add(
-            batch.obs.flatten(0, 1),
-            batch.actions.flatten(),
-            batch.next_obs.flatten(0, 1),
-            batch.rewards.flatten(),
-            batch.dones.flatten(),
+            batch.obs.flatten(0, 1).cpu(),
+            batch.actions.flatten().cpu(),
+            batch.next_obs.flatten(0, 1).cpu(),
+            batch.rewards.flatten().cpu(),
+            batch.dones.flatten().cpu(),
         )
 
     def frozen_weights(self) -> dict[str, torch.Tensor]:

@@ -37,11 +37,13 @@ class ReplayQ(ReplayAgent):
         losses, q_means, grad_norms = [], [], []
         for _ in range(cfg.model_updates):
             rows = replay.sample_rows(cfg.replay_batch)
-            obs, next_obs = replay.obs[rows].long(), replay.next_obs[rows].long()
-            actions = replay.actions[rows].long()
+            obs, next_obs, actions, rewards, dones = self.on_device(
+                replay.obs[rows].long(), replay.next_obs[rows].long(),
+                replay.actions[rows].long(), replay.rewards[rows], replay.dones[rows],
+            )  # fmt: skip
             with torch.no_grad():
                 following = functional_call(model, frozen, (next_obs,)).logits.max(1).values
-                target = replay.rewards[rows] + cfg.gamma * (~replay.dones[rows]) * following
+                target = rewards + cfg.gamma * (~dones) * following
             q = model(obs).logits.gather(1, actions.unsqueeze(1)).squeeze(1)
             loss = F.smooth_l1_loss(q, target)
             grad_norms.append(self.optimizer(loss))

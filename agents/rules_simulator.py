@@ -39,11 +39,12 @@ class RulesSimulator:
     @torch.no_grad()
     def step(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         task = self.task
-        rows = obs.numpy()
-        taken = actions.numpy().astype(np.int64)
+        rows = obs.cpu().numpy()
+        taken = actions.cpu().numpy().astype(np.int64)
         fields = task.instance(*task.question_ids(rows[:, 1:-2]))
         reward = task.reward(fields, taken)
         following = task.transition(fields, taken)
         feedback = task.feedback(fields, taken, reward > 0)
         next_obs = observation(task, task.question(following), taken, feedback)
-        return torch.from_numpy(next_obs), torch.from_numpy(reward).float()
+        back = obs.device  # the model's: the search's tensors stay there
+        return torch.from_numpy(next_obs).to(back), torch.from_numpy(reward).float().to(back)

@@ -166,14 +166,16 @@ def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndar
     """Policy entropy, world-model loss / token error / exact rate, VQ usage on transitions."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
+    obs, actions, next_obs = (torch.as_tensor(x).to(device) for x in (obs, actions, next_obs))
     try:
-        out = model(torch.as_tensor(obs))
+        out = model(obs)
         metrics: dict[str, Any] = {
             "policy_entropy": float(Categorical(logits=out.logits).entropy().mean())
         }
         if model.wm_head is not None:
-            logits = model.world_model_logits(out.hidden, torch.as_tensor(actions))
-            wm = model.world_model_stats(logits, torch.as_tensor(next_obs))
+            logits = model.world_model_logits(out.hidden, actions)
+            wm = model.world_model_stats(logits, next_obs)
             metrics["world_model_loss"] = float(wm.loss)
             metrics["world_model_token_error"] = float(wm.token_error)
             metrics["world_model_obs_error"] = float(1 - wm.sample_exact.mean())

@@ -85,20 +85,11 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.task_name}_{cfg.algorithm}_s{cfg.seed}_{stamp}"
 
 
-CPU_ONLY = ("planner", "replay_q")
-"""Algorithms whose replay buffer (and the planner's search) live on the CPU."""
-
-
-def resolve_device(name: str, algorithm: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
     """The torch device ``name`` (cpu, cuda or mps), or a ConfigError saying why it cannot be
-    used here: torch does not report it available, or the algorithm runs on the CPU only."""
+    used here: torch does not report it available."""
     if name == "cpu":
         return torch.device("cpu")
-    if algorithm in CPU_ONLY:
-        raise ConfigError(
-            f"device={name!r}: the {algorithm} algorithm runs on the CPU only (its replay "
-            "buffer and search are CPU tensors); use device=cpu"
-        )
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device='cuda' but torch reports no usable CUDA GPU (torch.cuda.is_available() is "
@@ -150,7 +141,7 @@ class Trainer:
             torch.set_num_threads(cfg.torch_threads)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
-        self.device = resolve_device(cfg.device, cfg.algorithm)
+        self.device = resolve_device(cfg.device)
 
         self.envs = gym.make_vec(cfg.env_id, num_envs=cfg.num_envs, **cfg.env_kwargs())
         if cfg.episode_memory > 1:  # the model reads the episode's last observations

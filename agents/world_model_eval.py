@@ -46,24 +46,25 @@ def simulator_metrics(envs, simulator, seed: int, steps: int = ROLLOUT_STEPS) ->
         obs, reward, _, _, infos = envs.step(actions[:, t])
         frames.append(infos["final_obs"] if "final_obs" in infos else obs)
         rewards.append(reward)
-    real = torch.as_tensor(np.stack(frames, axis=1))  # (n, k + 1, L)
-    taken = torch.as_tensor(actions)
+    device = next(simulator.parameters()).device
+    real = torch.as_tensor(np.stack(frames, axis=1)).to(device)  # (n, k + 1, L)
+    taken = torch.as_tensor(actions).to(device)
 
     # one step from every real state
     states = real[:, :-1].reshape(n * k, -1)
     one = simulator(states, taken.reshape(-1))
     one_right = one.next_obs == real[:, 1:].reshape(n * k, -1)
     rewarded = np.stack(rewards, axis=1).reshape(-1) > 0
-    predicted = (one.reward > 0.5).numpy()
+    predicted = (one.reward > 0.5).cpu().numpy()
 
     # k steps imagined from the first observation
     imagined, _ = simulator.imagine(real[:, 0], taken)
     right = imagined == real[:, 1:]  # (n, k, L)
 
     # action-conditional: the action of highest predicted reward vs the rules' rewarded ones
-    every_action = torch.arange(num_actions).repeat(n * k)
+    every_action = torch.arange(num_actions, device=device).repeat(n * k)
     scores = simulator(states.repeat_interleave(num_actions, 0), every_action).reward
-    choice = scores.view(n * k, num_actions).argmax(1).numpy()
+    choice = scores.view(n * k, num_actions).argmax(1).cpu().numpy()
     rules = np.stack(rule_rewards, axis=1).reshape(n * k, num_actions) > 0
     has_answer = rules.any(1)
     return {

@@ -49,11 +49,11 @@ def _features(model, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     was_training = model.training
     model.eval()
     try:
-        out = model(torch.as_tensor(obs))
+        out = model(torch.as_tensor(obs).to(next(model.parameters()).device))
     finally:
         model.train(was_training)
-    hidden = out.hidden[:, 0].double().numpy()
-    codes = out.vq.codes.numpy() if out.vq is not None else None
+    hidden = out.hidden[:, 0].double().cpu().numpy()
+    codes = out.vq.codes.cpu().numpy() if out.vq is not None else None
     return hidden, codes
 
 

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.training_loop import resolve_device
 
     try:
-        resolve_device(args.device, "ppo")
+        resolve_device(args.device)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
