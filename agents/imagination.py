@@ -21,8 +21,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-MAX_ROWS = 1 << 20
-"""Rows remembered per kind before the memory starts afresh (~100 MB of next states at most)."""
+MAX_ROWS = 1 << 18
+"""Rows remembered per kind before the memory starts afresh (tens of MB at most)."""
 
 
 class _Memory:

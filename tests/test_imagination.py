@@ -75,3 +75,18 @@ def test_a_weight_change_forgets_what_was_imagined():
     want_following, want_reward, _ = _fresh(model, obs, actions)
     assert torch.equal(following, want_following)
     torch.testing.assert_close(reward, want_reward)
+
+
+def test_a_full_memory_starts_afresh_and_still_answers_right(monkeypatch):
+    import agents.imagination
+
+    monkeypatch.setattr(agents.imagination, "MAX_ROWS", 10)
+    model, obs, _ = _planner_model()
+    imagination = Imagination(model, model.simulator)
+    for action in range(3):  # 8 rows a call: the second call finds the memory full
+        actions = torch.full((len(obs),), action)
+        following, reward = imagination.step(obs, actions)
+        want_following, want_reward, _ = _fresh(model, obs, actions)
+        assert torch.equal(following, want_following)
+        torch.testing.assert_close(reward, want_reward)
+        assert len(imagination._steps.index) <= 10
