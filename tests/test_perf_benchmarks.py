@@ -66,14 +66,14 @@ def test_flops_are_counted_per_env_step():
     assert with_wm > 1.2 * small  # the world-model head's matmuls are counted
 
 
+TINY_RUN = ["--num_envs", "4", "--rollout_steps", "4", "--hidden_dim", "16", "--update_epochs", "1"]
+TINY_RUN += ["--num_minibatches", "1", "--matmul_size", "64"]
+
+
 def test_share_of_the_limit_is_reported(tmp_path):
     pytest.importorskip("stable_baselines3")
     out = tmp_path / "tt.json"
-    train_throughput.main(
-        ["--steps", "64", "--num_envs", "4", "--rollout_steps", "4", "--hidden_dim", "16"]
-        + ["--update_epochs", "1", "--num_minibatches", "1", "--matmul_size", "64"]
-        + ["--json", str(out)]
-    )
+    train_throughput.main(["--steps", "64", *TINY_RUN, "--json", str(out)])
     data = json.loads(out.read_text())
     assert data["matmul_gflops"] > 0
     ours = [r for r in data["rows"] if r["agent"].startswith("ours")]
@@ -92,11 +92,7 @@ def test_throughput_on_an_unavailable_gpu_is_a_clear_error(capsys):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_throughput_on_a_gpu_times_our_rows_without_sb3(tmp_path):
     out = tmp_path / "tt.json"
-    train_throughput.main(
-        ["--device", "cuda", "--steps", "256", "--num_envs", "16", "--rollout_steps", "4"]
-        + ["--hidden_dim", "16", "--update_epochs", "1", "--num_minibatches", "1"]
-        + ["--json", str(out)]
-    )
+    train_throughput.main(["--device", "cuda", "--steps", "256", *TINY_RUN, "--json", str(out)])
     data = json.loads(out.read_text())
     assert data["ratio"] is None and data["matmul_gflops"] > 0
     assert [r["agent"].startswith("ours") for r in data["rows"]] == [True] * 3
