@@ -76,7 +76,7 @@ class Imagination:
         self.model, self.simulator = model, simulator
         self.num_actions = model.num_actions
         self._steps, self._values = _Memory(), _Memory()
-        self._weights: torch.Tensor | None = None  # a copy of the weights remembered for
+        self._weights: torch.Tensor | None = None  # a copy of the weights answered for
 
     def _check_weights(self) -> None:
         """Forget everything if a weight differs from the last call's (compared whole: an
