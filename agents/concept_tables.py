@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.model import evaluating
 from wmil_envs import vocab
 
 THRESHOLDS = (0.4, 0.5, 0.6)
@@ -28,16 +29,12 @@ _CHUNK = 4096
 def yes_probability(model, obs: np.ndarray) -> np.ndarray:
     """p(yes): the policy's probability of action 1, renormalised over the actions no (0) and
     yes (1) when there are more than two actions."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         parts = []
         for start in range(0, len(obs), _CHUNK):
             logits = model(torch.as_tensor(obs[start : start + _CHUNK])).logits[:, :2]
             parts.append(torch.softmax(logits.double(), dim=-1)[:, 1].numpy())
         return np.concatenate(parts) if parts else np.zeros(0)
-    finally:
-        model.train(was_training)
 
 
 def _rate(mask: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
@@ -138,16 +135,12 @@ def vq_code_details(model, main: dict, task_name: str) -> dict[str, Any]:
     """The VQ code of every evaluated question: the code each number (``a`` / ``n``) mostly maps
     to, and how purely codes separate its parity, tens and ones (and the question's category
     and answer)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         obs = main["first_obs"]
         codes = np.concatenate([
             model(torch.as_tensor(obs[s : s + _CHUNK])).vq.codes.numpy()
             for s in range(0, len(obs), _CHUNK)
         ])  # fmt: skip
-    finally:
-        model.train(was_training)
     fields = main["fields"]
     number = fields[NUMBER_FIELD[task_name]]
     category = "relation" if task_name == "numeric_relation" else "kind"

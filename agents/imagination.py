@@ -16,10 +16,10 @@ computation in the last float bits.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 import torch
+
+from agents.model import evaluating
 
 MAX_ROWS = 1 << 18
 """Rows remembered per kind before the memory starts afresh (tens of MB at most)."""
@@ -115,15 +115,3 @@ class Imagination:
         """``function(*args)`` with the model in eval mode."""
         with evaluating(self.model):
             return function(*args)
-
-
-@contextmanager
-def evaluating(model):
-    """``model`` in eval mode for the block (no dropout; in inference its transformer layers run
-    PyTorch's fused kernel, faster on a search's batches), its mode restored after."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)

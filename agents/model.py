@@ -28,6 +28,7 @@ the shared vocabulary's digit tokens (``wmil_envs.vocab.DIGIT``).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -423,3 +424,20 @@ class AgentModel(nn.Module):
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def device_of(module: nn.Module) -> torch.device:
+    """Where ``module``'s weights are (the config's device): inputs go there."""
+    return next(module.parameters()).device
+
+
+@contextmanager
+def evaluating(model: nn.Module):
+    """``model`` in eval mode for the block (no dropout; in inference its transformer layers run
+    PyTorch's fused kernel, faster on large batches), its mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

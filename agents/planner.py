@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from agents.algorithm import Rollout
-from agents.imagination import Imagination, evaluating
+from agents.imagination import Imagination
+from agents.model import device_of, evaluating
 from agents.replay import ReplayAgent
 
 
@@ -99,8 +100,7 @@ class PlannerPolicy:
     @torch.no_grad()
     def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
         cfg = self.cfg
-        device = next(self.model.parameters()).device  # the model's (the config's device)
-        obs = torch.as_tensor(obs).to(device)
+        obs = torch.as_tensor(obs).to(device_of(self.model))
         scores = beam_search(self.imagination, obs, cfg.planner_width, cfg.planner_depth, cfg.gamma)
         actions = scores.argmax(1).cpu().numpy()
         if not greedy:

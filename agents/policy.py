@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
+from agents.model import device_of
 from agents.optim import GradientStep
 
 
@@ -25,8 +26,7 @@ class ModelPolicy:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, greedy: bool = True) -> np.ndarray:
-        device = next(self.model.parameters()).device  # the model's (the config's device)
-        logits = self.model(torch.as_tensor(obs).to(device)).logits
+        logits = self.model(torch.as_tensor(obs).to(device_of(self.model))).logits
         actions = logits.argmax(-1) if greedy else Categorical(logits=logits).sample()
         return actions.cpu().numpy()
 

@@ -83,10 +83,11 @@ class ReplayAgent:
     copy of the weights for targets, and the checkpoint state (optimiser and ring)."""
 
     def __init__(self, model, cfg):
+        from agents.model import device_of
         from agents.optim import GradientStep
 
         self.model, self.cfg = model, cfg
-        self.device = next(model.parameters()).device
+        self.device = device_of(model)
         self.optimizer = GradientStep(model, cfg)
         self.replay = ReplayBuffer(cfg.replay_size, model.obs_len, cfg.replay_rewarded_share)
 

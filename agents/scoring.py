@@ -16,6 +16,7 @@ from torch.distributions import Categorical
 
 import wmil_envs  # noqa: F401  (registers the ids)
 from agents.concept_tables import answer_lines, code_purity, concept_details, vq_lines
+from agents.model import device_of, evaluating
 from agents.world_model_eval import simulator_lines, simulator_metrics
 from wmil_envs.memory import VectorEpisodeMemory
 from wmil_envs.state import feedback_word
@@ -164,11 +165,9 @@ def greedy_success(cfg, agent, episodes: int, seed: int, difficulty: int | None 
 @torch.no_grad()
 def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> dict:
     """Policy entropy, world-model loss / token error / exact rate, VQ usage on transitions."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     obs, actions, next_obs = (torch.as_tensor(x).to(device) for x in (obs, actions, next_obs))
-    try:
+    with evaluating(model):
         out = model(obs)
         metrics: dict[str, Any] = {
             "policy_entropy": float(Categorical(logits=out.logits).entropy().mean())
@@ -187,8 +186,6 @@ def model_metrics(model, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndar
             metrics["vq_codes_used"] = int((counts > 0).sum())
             metrics["vq_perplexity"] = float(torch.exp(-(probs * torch.log(probs + 1e-10)).sum()))
         return metrics
-    finally:
-        model.train(was_training)
 
 
 @torch.no_grad()
@@ -196,12 +193,8 @@ def vq_answer_purity(model, first_obs: np.ndarray, gold: np.ndarray) -> tuple[fl
     """How purely the VQ codes of the episodes' first observations separate the rules' answer:
     (the share of episodes whose code's most common answer is their own, that share with a
     single code for all)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         codes = model(torch.as_tensor(first_obs)).vq.codes.numpy()
-    finally:
-        model.train(was_training)
     return code_purity(codes, gold)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.model import device_of
+
 ROLLOUT_STEPS = 5
 """k of the k-step metrics (shortened to the episode's horizon)."""
 
@@ -46,7 +48,7 @@ def simulator_metrics(envs, simulator, seed: int, steps: int = ROLLOUT_STEPS) ->
         obs, reward, _, _, infos = envs.step(actions[:, t])
         frames.append(infos["final_obs"] if "final_obs" in infos else obs)
         rewards.append(reward)
-    device = next(simulator.parameters()).device
+    device = device_of(simulator)
     real = torch.as_tensor(np.stack(frames, axis=1)).to(device)  # (n, k + 1, L)
     taken = torch.as_tensor(actions).to(device)
 

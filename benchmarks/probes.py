@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from agents.model import device_of, evaluating
 from wmil_envs.memory import fresh
 
 PROBE_SEED_OFFSET = 2_000_003
@@ -46,12 +47,8 @@ def attributes(fields: dict[str, np.ndarray], answer: np.ndarray) -> dict[str, n
 
 @torch.no_grad()
 def _features(model, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    was_training = model.training
-    model.eval()
-    try:
-        out = model(torch.as_tensor(obs).to(next(model.parameters()).device))
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        out = model(torch.as_tensor(obs).to(device_of(model)))
     hidden = out.hidden[:, 0].double().cpu().numpy()
     codes = out.vq.codes.cpu().numpy() if out.vq is not None else None
     return hidden, codes
