@@ -62,6 +62,7 @@ class ModelConfig:
     vq_restart_after: int
     action_head: str
     digit_max_shift: int | None
+    episode_memory: int
 
 
 @dataclass
@@ -369,7 +370,8 @@ class AgentModel(nn.Module):
         # built last, so that the other modules' initial weights do not depend on it
         sizes = (self.obs_len, self.vocab_size, self.num_actions)
         self.simulator = (
-            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim)
+            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim,
+                      frame_len=self.obs_len // cfg.episode_memory)  # fmt: skip
             if cfg.simulator
             else None
         )

@@ -15,6 +15,12 @@ transformer over the sequence ``[observation; action; next observation]``:
 In training, pass 2 reads the true next observation (teacher forcing) and both passes share one
 batched forward. The reward is ``P(feedback = <correct>)``; ``<held>`` (the goal was reached
 earlier) and ``<wrong>`` give none.
+
+With episode memory (``episode_memory: K``) the observation is the episode's last K frames
+(:mod:`wmil_envs.memory`). What the world does is the newest frame; the rest of the next
+observation is the agent's own memory shifted by one, which the simulator does not guess but
+copies. So it predicts one frame (``frame_len`` tokens) from ``[memory; action; next frame]``:
+on Conditional with K = 4, 36 tokens in place of 57.
 """
 
 from __future__ import annotations
@@ -34,15 +40,19 @@ class Prediction:
     """The simulator on a batch of (obs, action) pairs (B, L)."""
 
     state_logits: torch.Tensor
-    """(B, L - 1, vocab) logits of the next observation's tokens before the feedback."""
+    """(B, frame_len - 1, vocab) logits of the next frame's tokens before the feedback."""
     feedback_logits: torch.Tensor
     """(B, vocab) logits of the next observation's feedback token (pass 2)."""
+    kept: torch.Tensor
+    """(B, L - frame_len) the memory's frames carried into the next observation (none
+    without episode memory)."""
 
     @property
     def next_obs(self) -> torch.Tensor:
         """(B, L) the most likely next observation."""
         state = self.state_logits.argmax(-1)
-        return torch.cat([state, self.feedback_logits.argmax(-1, keepdim=True)], dim=1)
+        feedback = self.feedback_logits.argmax(-1, keepdim=True)
+        return torch.cat([self.kept, state, feedback], dim=1)
 
     @property
     def reward(self) -> torch.Tensor:
@@ -54,13 +64,18 @@ class Simulator(nn.Module):
     """(obs, action) -> next observation, then its feedback; see the module docstring."""
 
     def __init__(self, obs_len: int, vocab_size: int, num_actions: int, hidden_dim: int,
-                 num_layers: int, num_heads: int, ff_dim: int | None = None):  # fmt: skip
+                 num_layers: int, num_heads: int, ff_dim: int | None = None,
+                 frame_len: int | None = None):  # fmt: skip
         super().__init__()
         self.obs_len, self.vocab_size, self.num_actions = obs_len, vocab_size, num_actions
+        self.frame_len = frame_len or obs_len
+        """Tokens of the newest frame, what is predicted (``obs_len / episode_memory``)."""
+        if obs_len % self.frame_len:
+            raise ValueError(f"frame_len {self.frame_len} does not divide obs_len {obs_len}")
         self.mask = vocab_size  # one token id past the vocabulary: "to predict"
         self.token = nn.Embedding(vocab_size + 1, hidden_dim)
         self.action = nn.Embedding(num_actions, hidden_dim)
-        self.position = nn.Parameter(torch.randn(2 * obs_len + 1, hidden_dim) * 0.02)
+        self.position = nn.Parameter(torch.randn(obs_len + 1 + self.frame_len, hidden_dim) * 0.02)
         layer = nn.TransformerEncoderLayer(
             d_model=hidden_dim,
             nhead=num_heads,
@@ -76,20 +91,20 @@ class Simulator(nn.Module):
         self.out = nn.Linear(hidden_dim, vocab_size)
 
     def _next_states(self, obs: torch.Tensor, actions: torch.Tensor,
-                     next_obs: torch.Tensor) -> torch.Tensor:  # fmt: skip
-        """Core outputs (B, L, d) at the next observation's positions of ``[obs; a; next]``."""
+                     frame: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        """Core outputs (B, frame_len, d) at the next frame's positions of ``[obs; a; frame]``."""
         x = torch.cat(
-            [self.token(obs), self.action(actions).unsqueeze(1), self.token(next_obs)], dim=1
+            [self.token(obs), self.action(actions).unsqueeze(1), self.token(frame)], dim=1
         )
         return encode(self.core, x + self.position, slice(self.obs_len + 1, None))
 
     def _all_masked(self, batch: int, device: torch.device) -> torch.Tensor:
-        """Pass 1's next observation: every token to predict."""
-        return torch.full((batch, self.obs_len), self.mask, dtype=torch.long, device=device)
+        """Pass 1's next frame: every token to predict."""
+        return torch.full((batch, self.frame_len), self.mask, dtype=torch.long, device=device)
 
-    def _feedback_masked(self, next_obs: torch.Tensor) -> torch.Tensor:
-        """Pass 2's next observation: its state tokens, the feedback to predict."""
-        masked = next_obs.long().clone()
+    def _feedback_masked(self, frame: torch.Tensor) -> torch.Tensor:
+        """Pass 2's next frame: its state tokens, the feedback to predict."""
+        masked = frame.long().clone()
         masked[:, -1] = self.mask
         return masked
 
@@ -98,27 +113,29 @@ class Simulator(nn.Module):
         """Both passes; pass 2 reads ``next_obs`` when given (training), else pass 1's argmax."""
         obs, actions = obs.long(), actions.long()
         batch = obs.shape[0]
+        kept = obs[:, self.frame_len :]
         if next_obs is not None:  # both passes in one forward
+            frame = next_obs[:, -self.frame_len :]
             both = self._next_states(
                 obs.repeat(2, 1),
                 actions.repeat(2),
-                torch.cat([self._all_masked(batch, obs.device), self._feedback_masked(next_obs)]),
+                torch.cat([self._all_masked(batch, obs.device), self._feedback_masked(frame)]),
             )
             state_logits = self.out(both[:batch, :-1])
             feedback_logits = self.out(both[batch:, -1])
-            return Prediction(state_logits, feedback_logits)
+            return Prediction(state_logits, feedback_logits, kept)
         first = self._next_states(obs, actions, self._all_masked(batch, obs.device))
         state_logits = self.out(first[:, :-1])
         guess = torch.cat([state_logits.argmax(-1), obs[:, -1:]], dim=1)  # feedback: masked
         second = self._next_states(obs, actions, self._feedback_masked(guess))
-        return Prediction(state_logits, self.out(second[:, -1]))
+        return Prediction(state_logits, self.out(second[:, -1]), kept)
 
     def loss(self, obs: torch.Tensor, actions: torch.Tensor,
              next_obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
-        """Cross-entropy of the next observation's tokens (each pass's targets weighted alike)
-        and its metrics named as logged."""
+        """Cross-entropy of the next frame's tokens (each pass's targets weighted alike) and its
+        metrics named as logged."""
         pred = self(obs, actions, next_obs)
-        target = next_obs.long()
+        target = next_obs[:, -self.frame_len :].long()
         state = F.cross_entropy(pred.state_logits.transpose(1, 2), target[:, :-1])
         feedback = F.cross_entropy(pred.feedback_logits, target[:, -1])
         with torch.no_grad():

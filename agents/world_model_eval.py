@@ -6,7 +6,8 @@ held-out start and goal pairs) the env is stepped ``k`` times with uniformly ran
 (right and wrong ones alike), and the simulator is compared with what happened:
 
 - one step: each real (observation, action) -> predicted next observation; token accuracy and
-  whole-observation exact match;
+  whole-observation exact match (with episode memory the tokens counted are the newest frame's,
+  what the simulator predicts; the older frames are copied);
 - k steps: ``imagine`` from the first observation through the same k actions, feeding back its
   own predictions; token accuracy and exact match at step k, and the share of starts whose
   whole imagined rollout is exact;
@@ -56,6 +57,7 @@ def simulator_metrics(envs, simulator, seed: int, steps: int = ROLLOUT_STEPS) ->
     states = real[:, :-1].reshape(n * k, -1)
     one = simulator(states, taken.reshape(-1))
     one_right = one.next_obs == real[:, 1:].reshape(n * k, -1)
+    frame = slice(-getattr(simulator, "frame_len", one_right.shape[1]), None)  # what is predicted
     rewarded = np.stack(rewards, axis=1).reshape(-1) > 0
     predicted = (one.reward > 0.5).cpu().numpy()
 
@@ -72,9 +74,9 @@ def simulator_metrics(envs, simulator, seed: int, steps: int = ROLLOUT_STEPS) ->
     return {
         "starts": n,
         "rollout_steps": k,
-        "one_step_token_accuracy": float(one_right.float().mean()),
+        "one_step_token_accuracy": float(one_right[:, frame].float().mean()),
         "one_step_exact": float(one_right.all(1).float().mean()),
-        "k_step_token_accuracy": float(right[:, -1].float().mean()),
+        "k_step_token_accuracy": float(right[:, -1, frame].float().mean()),
         "k_step_exact": float(right[:, -1].all(-1).float().mean()),
         "rollout_exact": float(right.all(-1).all(-1).float().mean()),
         "reward_recall": _ratio(predicted[rewarded]),

@@ -16,6 +16,7 @@ from agents.rules_simulator import RulesSimulator
 from agents.training_loop import Trainer
 from agents.world_model import Simulator
 from wmil_envs import vocab
+from wmil_envs.memory import VectorEpisodeMemory
 
 
 def test_imagine_is_step_fed_back_and_reward_reads_the_feedback():
@@ -64,6 +65,53 @@ def test_imagine_matches_the_env_after_training_on_pattern_echo():
     frames, rewards = sim.imagine(held_obs, held_actions[:, None])
     assert torch.equal(frames[:, 0], held_next)
     np.testing.assert_array_equal((rewards[:, 0] > 0.5).numpy(), held_rewards > 0)
+
+
+def _memory_transitions(n: int, seed: int):
+    """(obs, actions, next obs) of ``n`` PatternEcho episodes of 3 tries, random answers, each
+    observation the episode's last 3 frames (``episode_memory: 3``)."""
+    envs = VectorEpisodeMemory(
+        gym.make_vec("WMIL/PatternEcho-v0", num_envs=n, num_actions=4, episode_length=3), 3
+    )
+    obs, _ = envs.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(3):
+        actions = rng.integers(0, 4, n)
+        following, _, terminated, truncated, infos = envs.step(actions)
+        done = (terminated | truncated)[:, None]
+        rows.append((obs, actions, np.where(done, infos.get("final_obs", following), following)))
+        obs = following
+    envs.close()
+    return [torch.as_tensor(np.concatenate(part)) for part in zip(*rows, strict=True)]
+
+
+def test_with_episode_memory_the_simulator_predicts_the_newest_frame_and_copies_the_rest():
+    """The world's next observation is one frame; the older frames of the next memory are the
+    agent's own, shifted. So the simulator reads ``[memory; action; frame]`` (not two whole
+    memories), copies the kept frames exactly even untrained, and after training imagines
+    held-out memories exactly."""
+    torch.manual_seed(0)
+    obs, actions, next_obs = _memory_transitions(1024, seed=0)
+    frame = obs.shape[1] // 3
+    vocab_size = int(gym.make("WMIL/PatternEcho-v0").observation_space.nvec[0])
+    sim = Simulator(obs.shape[1], vocab_size, num_actions=4, hidden_dim=32, num_layers=1,
+                    num_heads=4, frame_len=frame)  # fmt: skip
+    assert sim.position.shape[0] == obs.shape[1] + 1 + frame
+    untrained, _ = sim.step(obs, actions)
+    assert torch.equal(untrained[:, :-frame], obs[:, frame:])
+    optimizer = torch.optim.Adam(sim.parameters(), lr=3e-3)
+    for _ in range(300):
+        rows = torch.randint(0, len(obs), (128,))
+        loss, _ = sim.loss(obs[rows], actions[rows], next_obs[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    held_obs, held_actions, held_next = _memory_transitions(256, seed=1)
+    predicted, _ = sim.step(held_obs, held_actions)
+    assert torch.equal(predicted, held_next)
+    with pytest.raises(ValueError, match="does not divide"):
+        Simulator(12, 60, 4, 16, 1, 2, frame_len=5)
 
 
 def test_beam_search_prefers_the_action_the_simulator_rewards():
