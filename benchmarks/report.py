@@ -594,14 +594,28 @@ def build_report(
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     suite = res.rows[0]["suite"] if res.rows else "?"
     h = heading
+    setting = (
+        f"{meta.get('backend', 'process')} backend, {meta.get('workers', '?')} workers, "
+        f"{meta.get('cores', '?')} cores, started {meta.get('started', '?')}"
+    )
+    tail = (
+        f"`python -m benchmarks.report {results_dir}`; every number below is computed by these "
+        "tools from its `results.csv`. Intervals are clipped to the metric's range."
+    )
+    if meta.get("commands"):  # pieces of one sweep, put together by benchmarks.merge
+        produced = [
+            f"Produced by the runs below ({setting}), each into its own directory, put together "
+            f"by `python -m benchmarks.merge`, and {tail}",
+            "",
+            *(f"- `{command}`" for command in meta["commands"]),
+        ]
+    else:
+        command = meta.get("command") or f"python -m benchmarks.run --suite {suite}"
+        produced = [f"Produced by `{command}` ({setting}) and {tail}"]
     lines = [
         f"{h} Benchmark results: suite `{suite}`",
         "",
-        f"Produced by `{meta.get('command') or f'python -m benchmarks.run --suite {suite}'}` "
-        f"({meta.get('backend', 'process')} backend, {meta.get('workers', '?')} "
-        f"workers, {meta.get('cores', '?')} cores, started {meta.get('started', '?')}) and "
-        f"`python -m benchmarks.report {results_dir}`; every number below is computed by "
-        "these tools from its `results.csv`. Intervals are clipped to the metric's range.",
+        *produced,
         "",
         f"Runs: {len(res.rows)} ok, {len(res.errors)} failed; {len(res.tasks)} envs, "
         f"{sum(len(v) for v in res.levels.values())} env-levels, {len(res.agents)} agents, "

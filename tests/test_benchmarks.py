@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from benchmarks import merge as merge_mod
 from benchmarks import report as report_mod
 from benchmarks.cell import TIMING_COLUMNS, eval_targets, steps_to
 from benchmarks.results_csv import read_rows, write_rows
@@ -213,6 +214,40 @@ def test_report_structure(smoke_dir):
     for p in (smoke_dir / "plots").glob("*.png"):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{p.name}" in text
+
+
+def test_merge_puts_pieces_of_a_sweep_together_and_the_report_names_each_run(smoke_dir, tmp_path):
+    """A later directory's row replaces an earlier one; failed rows and rows whose settings
+    are not the suite's any more are dropped and named; the report lists every command."""
+    rows = read_rows(smoke_dir)
+    first, second = tmp_path / "first", tmp_path / "second"
+    stale, failed, rerun = rows[0]["cell_id"], rows[1]["cell_id"], rows[2]["cell_id"]
+    early = [
+        {**r, "cell_hash": "0" * 12} if r["cell_id"] == stale else
+        {**r, "status": "error"} if r["cell_id"] == failed else r
+        for r in rows
+    ]  # fmt: skip
+    late = [{**rows[2], "final_greedy_success": "0.123"}]
+    for d, part, command in ((first, early, "python -m benchmarks.run A"),
+                             (second, late, "python -m benchmarks.run B")):  # fmt: skip
+        d.mkdir()
+        write_rows(d / "results.csv", part)
+        (d / "suite.json").write_text(json.dumps({"suite": "smoke", "command": command}))
+    merge_mod.main([str(tmp_path / "all"), str(first), str(second)])
+    merged = {r["cell_id"]: r for r in read_rows(tmp_path / "all")}
+    assert set(merged) == {r["cell_id"] for r in rows} - {stale, failed}
+    assert merged[rerun]["final_greedy_success"] == "0.123"
+    result = merge_mod.merge(tmp_path / "again", [first, second])
+    assert (result["stale"], result["failed"], result["replaced"]) == ([stale], [failed], [rerun])
+    report_mod.main([str(tmp_path / "all")])
+    text = (tmp_path / "all" / "report.md").read_text()
+    assert "put together by `python -m benchmarks.merge`" in text
+    assert "- `python -m benchmarks.run A`" in text and "- `python -m benchmarks.run B`" in text
+    other = tmp_path / "other"
+    other.mkdir()
+    write_rows(other / "results.csv", [{**rows[0], "suite": "worlds_smoke"}])
+    with pytest.raises(SystemExit, match="several suites"):
+        merge_mod.merge(tmp_path / "mixed", [first, other])
 
 
 def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
