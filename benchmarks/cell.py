@@ -32,10 +32,12 @@ WORLD_COLUMNS = ("final_test_success", "path_efficiency", "simulator_rollout_exa
 """Worlds only (empty elsewhere): greedy success on held-out ``test`` start/goal pairs, the mean
 ``optimal_steps / steps_to_goal`` of the greedy episodes that reached the goal, and the share
 of held-out starts whose 5-step imagined rollout (random actions) is exact (simulator only)."""
-TRIES_COLUMNS = ("final_first_try_success",)
-"""Questions with several tries only (``episode_length`` > 1): greedy success at the first try
-at the end of training. Set against ``final_greedy_success`` (success within the episode's
-tries) it says how much the later tries, answering again after a failure, add."""
+TRIES_COLUMNS = ("final_first_try_success", "final_repeat_rate")
+"""Questions with several tries only (``episode_length`` > 1), at the end of training, greedy:
+success at the first try (set against ``final_greedy_success``, success within the episode's
+tries, it says how much answering again after a failure adds), and the share of later tries,
+before the question was solved, that repeated an answer which had already failed in the episode
+(0: every failed answer is eliminated; empty when no first try failed)."""
 TIMING_COLUMNS = ("wall_seconds", "train_seconds", "cpu_seconds", "env_steps_per_second")
 SUCCESS_WINDOW = 512
 COLUMNS = (
@@ -325,7 +327,12 @@ def final_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
 
     played = play("train" if world else None)  # a question: the final greedy eval's episodes
     if not world:
-        return {"final_first_try_success": played["tries"]["first_try_success"]}
+        tries = played["tries"]
+        repeats = tries["repeat_rate"]
+        return {
+            "final_first_try_success": tries["first_try_success"],
+            "final_repeat_rate": "" if repeats is None else repeats,
+        }
     efficiency = played["path_efficiency"]
     reached = efficiency[~np.isnan(efficiency)]
     scores = {

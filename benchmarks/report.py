@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.cell import TRIES_COLUMNS
 from benchmarks.results_csv import read_rows
 from benchmarks.stats import mean_ci, normalised
 from wmil_envs.files import atomic_write_text, write_section
@@ -281,10 +282,15 @@ def _world_cells(runs: dict[int, dict]) -> list[str]:
 
 
 def _tries_cells(runs: dict[int, dict]) -> list[str]:
-    """A several-tries question's columns: first-try success, mean [CI] over seeds, and CPU s."""
-    values = [_f(r.get("final_first_try_success")) for r in runs.values()]
-    values = [v for v in values if not math.isnan(v)]
-    return [_ci(values) if values else "–", f"{_mean(runs, 'cpu_seconds'):,.0f}"]
+    """A several-tries question's columns: first-try success and the share of later tries that
+    repeat a failed answer, mean [CI] over the seeds that have it, and CPU s."""
+    cells = []
+    for column in TRIES_COLUMNS:
+        values = [_f(r.get(column)) for r in runs.values()]
+        values = [v for v in values if not math.isnan(v)]
+        cells.append(_ci(values) + (f" (n={len(values)})" if len(values) < len(runs) else "")
+                     if values else "–")  # fmt: skip
+    return [*cells, f"{_mean(runs, 'cpu_seconds'):,.0f}"]
 
 
 def steps_ratio_table(res: Results) -> list[str]:
@@ -342,7 +348,7 @@ def env_tables(res: Results) -> list[str]:
             extra = (
                 ["held-out test success", "path efficiency", "5-step imagined exact", "CPU s"]
                 if world  # success within the tries (the main column) against the first alone
-                else ["first-try success", "CPU s"]
+                else ["first-try success", "later tries repeating a failed answer", "CPU s"]
                 if tries
                 else []
             )

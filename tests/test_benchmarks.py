@@ -342,10 +342,17 @@ def test_worlds_smoke_rows_and_report(worlds_smoke_dir):
         assert (r["final_first_try_success"] != "") == (not world)
         if not world:
             assert 0.0 <= float(r["final_first_try_success"]) <= float(r["final_greedy_success"])
+            # repeats of a failed answer: a share of the later tries, there when a try failed
+            failed_first = float(r["final_first_try_success"]) < 1.0
+            assert (r["final_repeat_rate"] != "") == failed_first
+            if failed_first:
+                assert 0.0 <= float(r["final_repeat_rate"]) <= 1.0
+        else:
+            assert r["final_repeat_rate"] == ""
     assert report_mod.main([str(worlds_smoke_dir)]) == 0
     text = (worlds_smoke_dir / "report.md").read_text()
     assert "held-out test success | path efficiency | 5-step imagined exact | CPU s" in text
-    assert "| first-try success | CPU s |" in text
+    assert "| first-try success | later tries repeating a failed answer | CPU s |" in text
     assert "Model-based against model-free: env steps to 90 %" in text
     assert "| number_walk | 0 |" in text and "planner − replay_q" in text
     # a second suite's report goes into its own section of the same results file
