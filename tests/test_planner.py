@@ -47,6 +47,17 @@ def _pattern_echo_transitions(n: int, seed: int):
     return as_tensor(obs), as_tensor(actions), as_tensor(infos["final_obs"]), rewards, vocab_size
 
 
+def _fit(sim: Simulator, obs, actions, next_obs, steps: int) -> None:
+    """``steps`` Adam steps of the simulator's loss on batches of 128 of these transitions."""
+    optimizer = torch.optim.Adam(sim.parameters(), lr=3e-3)
+    for _ in range(steps):
+        rows = torch.randint(0, len(obs), (128,))
+        loss, _ = sim.loss(obs[rows], actions[rows], next_obs[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def test_imagine_matches_the_env_after_training_on_pattern_echo():
     """A simulator trained on 2,048 random transitions imagines held-out ones exactly: every
     token of the next observation, and the reward read from its predicted feedback."""
@@ -54,13 +65,7 @@ def test_imagine_matches_the_env_after_training_on_pattern_echo():
     obs, actions, next_obs, _, vocab_size = _pattern_echo_transitions(2048, seed=0)
     sim = Simulator(obs.shape[1], vocab_size, num_actions=4, hidden_dim=32, num_layers=1,
                     num_heads=4)  # fmt: skip
-    optimizer = torch.optim.Adam(sim.parameters(), lr=3e-3)
-    for _ in range(200):
-        rows = torch.randint(0, len(obs), (128,))
-        loss, _ = sim.loss(obs[rows], actions[rows], next_obs[rows])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    _fit(sim, obs, actions, next_obs, steps=200)
     held_obs, held_actions, held_next, held_rewards, _ = _pattern_echo_transitions(512, seed=1)
     frames, rewards = sim.imagine(held_obs, held_actions[:, None])
     assert torch.equal(frames[:, 0], held_next)
@@ -100,13 +105,7 @@ def test_with_episode_memory_the_simulator_predicts_the_newest_frame_and_copies_
     assert sim.position.shape[0] == obs.shape[1] + 1 + frame
     untrained, _ = sim.step(obs, actions)
     assert torch.equal(untrained[:, :-frame], obs[:, frame:])
-    optimizer = torch.optim.Adam(sim.parameters(), lr=3e-3)
-    for _ in range(300):
-        rows = torch.randint(0, len(obs), (128,))
-        loss, _ = sim.loss(obs[rows], actions[rows], next_obs[rows])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    _fit(sim, obs, actions, next_obs, steps=300)
     held_obs, held_actions, held_next = _memory_transitions(256, seed=1)
     predicted, _ = sim.step(held_obs, held_actions)
     assert torch.equal(predicted, held_next)
