@@ -306,9 +306,10 @@ TRAIN = {
 # ------------------------------------------------------------------------------------ a cell
 
 
-def final_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
+def final_scores(cfg, policy, model, episodes: int) -> dict[str, float | None]:
     """The trained agent's ``WORLD_COLUMNS`` on a world (its level; train and test splits), or
-    its ``TRIES_COLUMNS`` on a question with several tries; nothing on a one-try question."""
+    its ``TRIES_COLUMNS`` on a question with several tries; nothing on a one-try question.
+    None: not defined for this run (no failed first try to repeat)."""
     from agents.scoring import MAX_EVAL_ENVS, make_eval_envs, run_episodes
     from agents.training_loop import EVAL_SEED_OFFSET
     from agents.world_model_eval import simulator_metrics
@@ -327,11 +328,10 @@ def final_scores(cfg, policy, model, episodes: int) -> dict[str, float]:
 
     played = play("train" if world else None)  # a question: the final greedy eval's episodes
     if not world:
-        tries = played["tries"]
-        repeats = tries["repeat_rate"]
+        tries = played["tries"]  # repeat_rate is None where no first try failed
         return {
             "final_first_try_success": tries["first_try_success"],
-            "final_repeat_rate": "" if repeats is None else repeats,
+            "final_repeat_rate": tries["repeat_rate"],
         }
     efficiency = played["path_efficiency"]
     reached = efficiency[~np.isnan(efficiency)]
@@ -420,7 +420,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
             row["probes"] = json.dumps(_rounded(probes), sort_keys=True)
         if result.get("policy") is not None:
             scores = final_scores(cfg, result["policy"], model, cfg.eval_episodes)
-            row.update({k: round(v, 6) for k, v in scores.items()})
+            row.update({k: "" if v is None else round(v, 6) for k, v in scores.items()})
         row["train_seconds"] = round(result["train_seconds"], 3)
         row["env_steps_per_second"] = round(result["steps"] / max(result["train_seconds"], 1e-9), 1)
         row["status"] = "ok"

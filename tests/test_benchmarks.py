@@ -11,13 +11,15 @@ import re
 
 import pytest
 
+from agents.config import Config
 from benchmarks import merge as merge_mod
 from benchmarks import report as report_mod
-from benchmarks.cell import TIMING_COLUMNS, eval_targets, steps_to
+from benchmarks.cell import TIMING_COLUMNS, eval_targets, final_scores, steps_to
 from benchmarks.results_csv import read_rows, write_rows
 from benchmarks.run import run_suite
 from benchmarks.stats import mean_ci, normalised, t975
 from benchmarks.suite import SuiteError, cells, load_suite
+from wmil_envs import vocab
 from wmil_envs.files import write_section
 
 SMOKE = load_suite("smoke")
@@ -315,6 +317,27 @@ def test_worlds_suite_covers_every_world_level_and_agent_and_gives_ppo_ten_times
     for (task, level, agent), steps in budget.items():
         if agent == "planner":
             assert budget[(task, level, "ppo")] >= 10 * steps
+
+
+class _Echo:
+    """PatternEcho's answer read off the newest observation (its pattern token), shifted by
+    ``wrong`` (0: always right; 1: always the same wrong answer)."""
+
+    def __init__(self, wrong: int):
+        self.wrong = wrong
+
+    def act(self, obs, greedy=True):
+        return (obs[:, -3] - vocab.SYMBOL + self.wrong) % 4
+
+
+def test_the_tries_columns_where_no_first_try_fails_and_where_every_one_does():
+    """The repeat rate is a share of the later tries: none to count when every first try is
+    right (an empty cell, not an error), 1.0 for an agent that repeats its wrong answer."""
+    cfg = Config(task="pattern_echo", num_actions=4, episode_length=3, episode_memory=2)
+    right = final_scores(cfg, _Echo(0), None, episodes=64)
+    assert right == {"final_first_try_success": 1.0, "final_repeat_rate": None}
+    stubborn = final_scores(cfg, _Echo(1), None, episodes=64)
+    assert stubborn == {"final_first_try_success": 0.0, "final_repeat_rate": 1.0}
 
 
 @pytest.fixture(scope="module")
