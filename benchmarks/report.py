@@ -288,8 +288,10 @@ def _tries_cells(runs: dict[int, dict]) -> list[str]:
     for column in TRIES_COLUMNS:
         values = [_f(r.get(column)) for r in runs.values()]
         values = [v for v in values if not math.isnan(v)]
-        cells.append(_ci(values) + (f" (n={len(values)})" if len(values) < len(runs) else "")
-                     if values else "–")  # fmt: skip
+        cell = _ci(values) if values else "–"
+        if values and len(values) < len(runs):  # some seeds had nothing to measure
+            cell += f" (n={len(values)})"
+        cells.append(cell)
     return [*cells, f"{_mean(runs, 'cpu_seconds'):,.0f}"]
 
 
@@ -495,12 +497,19 @@ def probe_tables(res: Results) -> list[str]:
 
 
 def suite_tables(meta: dict[str, Any]) -> list[str]:
-    """The agents and env budgets, read from the suite file the sweep ran."""
+    """The agents and env budgets, read from the suite file the sweep ran, else (that file gone,
+    e.g. the sweep ran in another checkout) from the built-in suite of its name."""
     from benchmarks.suite import SuiteError, load_suite
 
-    try:
-        suite = load_suite(meta["suite_file"])
-    except (KeyError, OSError, SuiteError):
+    suite = None
+    for source in (meta.get("suite_file"), meta.get("suite")):
+        try:
+            suite = load_suite(source) if source else None
+        except (OSError, SuiteError):
+            continue
+        if suite is not None:
+            break
+    if suite is None:
         return []
     lines = [
         f"Suite file `{Path(suite.path).name}`: seeds {suite.seeds}; greedy evaluation on "

@@ -252,6 +252,17 @@ def test_merge_puts_pieces_of_a_sweep_together_and_the_report_names_each_run(smo
         merge_mod.merge(tmp_path / "mixed", [first, other])
 
 
+def test_report_finds_the_suite_by_name_when_its_recorded_file_is_gone(smoke_dir, tmp_path):
+    out = tmp_path / "moved"
+    out.mkdir()
+    write_rows(out / "results.csv", read_rows(smoke_dir))
+    meta = {"suite": "smoke", "suite_file": str(tmp_path / "gone" / "suite_smoke.yaml")}
+    (out / "suite.json").write_text(json.dumps(meta))
+    report_mod.main([str(out)])
+    text = (out / "report.md").read_text()
+    assert "Suite file `suite_smoke.yaml`" in text and "| agent | kind | what it is |" in text
+
+
 def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
     target = tmp_path / "RESULTS.md"
     target.write_text("## Numeric concepts on held-out pairs\n\nby another script\n")
