@@ -330,6 +330,25 @@ def test_worlds_suite_covers_every_world_level_and_agent_and_gives_ppo_ten_times
             assert budget[(task, level, "ppo")] >= 10 * steps
 
 
+def test_the_steps_ratio_table_pairs_seeds_and_marks_censored_and_untrained_cases():
+    def row(agent, seed, to_90, steps=1000):
+        return {"task": "number_walk", "difficulty": "0", "agent": agent, "seed": str(seed),
+                "status": "ok", "steps_to_90": to_90, "steps": str(steps),
+                "final_greedy_success": "1.0"}  # fmt: skip
+
+    rows = [
+        row("planner", 0, "100"), row("planner", 1, ""), row("planner", 2, "200"),
+        row("ppo", 0, "1000"), row("ppo", 1, "500"), row("ppo", 2, "", steps=4000),
+        row("planner_rules", 0, "50"), row("planner_rules", 1, ""), row("planner_rules", 2, "0"),
+    ]  # fmt: skip
+    text = "\n".join(report_mod.steps_ratio_table(report_mod.Results(rows)))
+    assert "| env | level | ppo / planner | planner / planner_rules |" in text
+    # ppo: 10x on seed 0, no ratio where the planner never got there, its budget on seed 2
+    # the planner against the rules: 2x, none where the rules never got there, and no finite
+    # ratio where they were at 90 % before training
+    assert "| number_walk | 0 | 10.0, n/r, ≥20.0 | 2.0, n/r, ∞ |" in text
+
+
 class _Echo:
     """PatternEcho's answer read off the newest observation (its pattern token), shifted by
     ``wrong`` (0: always right; 1: always the same wrong answer)."""
@@ -387,7 +406,7 @@ def test_worlds_smoke_rows_and_report(worlds_smoke_dir):
     text = (worlds_smoke_dir / "report.md").read_text()
     assert "held-out test success | path efficiency | 5-step imagined exact | CPU s" in text
     assert "| first-try success | later tries repeating a failed answer | CPU s |" in text
-    assert "Model-based against model-free: env steps to 90 %" in text
+    assert "Model-based against model-free and the rules: env steps to 90 %" in text
     assert "| number_walk | 0 |" in text and "planner − replay_q" in text
     # a second suite's report goes into its own section of the same results file
     target = worlds_smoke_dir / "RESULTS.md"
