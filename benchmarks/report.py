@@ -61,8 +61,8 @@ PAIRS = (
     ("planner_rules", "planner"),
 )
 MODEL_BASED, MODEL_FREE = "planner", ("ppo", "ppo_matched", "ppo_wm", "replay_q")
-UPPER_BOUND = "planner_rules"  # the same planner imagining with the true rules
 """The worlds suite's steps-to-90 % comparison: the planner against each model-free agent."""
+UPPER_BOUND = "planner_rules"  # the same planner imagining with the true rules: what it costs
 ENV_ORDER = tuple(TASKS)  # the task registry's order
 
 
