@@ -321,16 +321,16 @@ def steps_ratio_table(res: Results) -> list[str]:
                 slow = res.cells.get((task, lv, slow_agent), {})
                 ratios = []
                 for seed in sorted(set(fast) & set(slow)):
-                    mine = _f(fast[seed]["steps_to_90"])
-                    theirs = _f(slow[seed]["steps_to_90"])
-                    if math.isnan(mine):
+                    fast_steps = _f(fast[seed]["steps_to_90"])
+                    slow_steps = _f(slow[seed]["steps_to_90"])
+                    if math.isnan(fast_steps):
                         ratios.append("n/r")
-                    elif mine == 0:  # at 90 % before any training: no finite ratio
-                        ratios.append("1.0" if theirs == 0 else "∞")
-                    elif math.isnan(theirs):
-                        ratios.append(f"≥{_f(slow[seed]['steps']) / mine:.1f}")
+                    elif fast_steps == 0:  # at 90 % before any training: no finite ratio
+                        ratios.append("1.0" if slow_steps == 0 else "∞")
+                    elif math.isnan(slow_steps):
+                        ratios.append(f"≥{_f(slow[seed]['steps']) / fast_steps:.1f}")
                     else:
-                        ratios.append(f"{theirs / mine:.1f}")
+                        ratios.append(f"{slow_steps / fast_steps:.1f}")
                 cells.append(", ".join(ratios) if ratios else "–")
             lines.append(f"| {task} | {lv} | " + " | ".join(cells) + " |")
     lines += [
@@ -509,15 +509,15 @@ def suite_tables(meta: dict[str, Any]) -> list[str]:
     e.g. the sweep ran in another checkout) from the built-in suite of its name."""
     from benchmarks.suite import SuiteError, load_suite
 
-    suite = None
     for source in (meta.get("suite_file"), meta.get("suite")):
+        if not source:
+            continue
         try:
-            suite = load_suite(source) if source else None
+            suite = load_suite(source)
+            break
         except (OSError, SuiteError):
             continue
-        if suite is not None:
-            break
-    if suite is None:
+    else:
         return []
     lines = [
         f"Suite file `{Path(suite.path).name}`: seeds {suite.seeds}; greedy evaluation on "
