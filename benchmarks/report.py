@@ -430,10 +430,11 @@ def pair_table(res: Results) -> list[str]:
                     total += 1
                     up += lo > 0
                     down += hi < 0
+        up, down, within = (str(n) if n else "none" for n in (up, down, total - up - down))
         lines.append(
-            f"- {a} − {b}, level by level: the 95 % interval of the paired difference is above 0 "
-            f"at {up}, below 0 at {down}, and contains 0 at {total - up - down} of {total} "
-            "env-levels."
+            f"- {a} − {b}, level by level ({total} env-levels with paired seeds): the 95 % "
+            f"interval of the paired difference is above 0 at {up}, below 0 at {down} and "
+            f"contains 0 at {within}."
         )
     return lines
 

@@ -37,6 +37,7 @@ Flags are spelt like the config keys of ``agents.train`` (``--num_envs``); the h
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -225,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     if not on_cpu:
         del measures["sb3"]
         print("(SB3 is timed only with --device cpu: its row compares CPU trainers)")
+    elif importlib.util.find_spec("stable_baselines3") is None:
+        del measures["sb3"]
+        print("(no SB3 row: stable_baselines3 is not installed; pip install 'wmil[bench]')")
     rows = {}
     for key, measure in measures.items():
         row = rows[key] = measure()

@@ -2,6 +2,7 @@
 time-to-solve benchmark: what they record, on tiny budgets (speed targets live in the
 benchmarks themselves, not here)."""
 
+import importlib.util
 import json
 import math
 
@@ -81,6 +82,19 @@ def test_share_of_the_limit_is_reported(tmp_path):
     for row in ours:
         share = row["steps_per_second"] * row["flops_per_step"] / (data["matmul_gflops"] * 1e9)
         assert row["share_of_limit"] == pytest.approx(share) and row["share_of_limit"] > 0
+
+
+def test_throughput_without_sb3_installed_reports_our_rows(tmp_path, monkeypatch, capsys):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name == "stable_baselines3" else real_find_spec(name, *a),
+    )  # fmt: skip
+    out = tmp_path / "tt.json"
+    assert train_throughput.main(["--steps", "16", *TINY_RUN, "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["ratio"] is None and len(data["rows"]) == 3
+    assert "stable_baselines3 is not installed" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present here")
