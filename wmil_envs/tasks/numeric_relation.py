@@ -82,9 +82,9 @@ def truth_table() -> np.ndarray:
 def pair_tables(max_number: int, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair of ``0..max_number`` in ``split``, grouped by (relation, kind of answer).
 
-    Returns ``(pairs, offsets, counts)``: group ``(r, k)`` (k: yes, no, near miss) is
-    ``pairs[offsets[r, k] : offsets[r, k] + counts[r, k]]``, pairs coded as ``100 * a + b``.
-    Drawing an index uniformly inside a group is then one vectorised step with no rejection.
+    Returns ``(a, b, offsets, counts)``: group ``(r, k)`` (k: yes, no, near miss) is the pairs
+    ``(a[i], b[i])`` for ``i`` in ``offsets[r, k] : offsets[r, k] + counts[r, k]``. Drawing an
+    index uniformly inside a group is then one vectorised step with no rejection.
     """
     a, b = np.divmod(np.arange(100 * 100), 100)
     keep = (a <= max_number) & (b <= max_number) & in_split(split, (a, b), [a, b])
@@ -94,10 +94,11 @@ def pair_tables(max_number: int, split: str) -> tuple[np.ndarray, np.ndarray, np
         relation = np.full(len(a), rid)
         holds = relation_holds(relation, a, b)
         near = near_miss(relation, a, b)
-        groups += [100 * a[holds] + b[holds], 100 * a[~holds] + b[~holds], 100 * a[near] + b[near]]
-    counts = np.array([len(g) for g in groups]).reshape(len(RELATIONS), 3)
+        groups += [holds, ~holds, near]
+    counts = np.array([g.sum() for g in groups]).reshape(len(RELATIONS), 3)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).reshape(len(RELATIONS), 3)
-    return np.concatenate(groups), offsets, counts
+    return (np.concatenate([a[g] for g in groups]), np.concatenate([b[g] for g in groups]),
+            offsets, counts)  # fmt: skip
 
 
 class NumericRelation(Task):
@@ -167,7 +168,7 @@ class NumericRelation(Task):
     def check_level(self, level: Any) -> int:
         level = super().check_level(level)
         settings = self.levels[level]
-        _, _, counts = pair_tables(settings["max_number"], self.split)
+        *_, counts = pair_tables(settings["max_number"], self.split)
         kinds = [YES_PAIRS, NO_PAIRS] + ([NEAR_MISS_PAIRS] if settings["hard_negatives"] else [])
         for rid in self.relation_ids:
             for kind in kinds:
@@ -180,20 +181,14 @@ class NumericRelation(Task):
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
         settings = self.levels[level]
-        pairs, offsets, counts = pair_tables(settings["max_number"], self.split)
+        a, b, offsets, counts = pair_tables(settings["max_number"], self.split)
         u = rng.random((4, n))  # relation, yes/no, near miss or not, which pair
         relation = self.relation_ids[(u[0] * len(self.relation_ids)).astype(np.int64)]
-        kind = np.where(
-            u[1] < 0.5,
-            YES_PAIRS,
-            np.where(u[2] < settings["hard_negatives"], NEAR_MISS_PAIRS, NO_PAIRS),
-        )
+        # yes below 1/2; else no, or a near miss below hard_negatives (arithmetic, not np.where)
+        kind = (u[1] >= 0.5) * (NO_PAIRS + (u[2] < settings["hard_negatives"]))
         group = relation * 3 + kind
         index = offsets.ravel()[group] + (u[3] * counts.ravel()[group]).astype(np.int64)
-        pair = pairs[index]
-        a = pair // 100
-        b = pair - 100 * a
-        return {"relation": relation, "a": a, "b": b}
+        return {"relation": relation, "a": a[index], "b": b[index]}
 
     def answer(self, fields: Fields) -> np.ndarray:
         a, b = fields["a"], fields["b"]
