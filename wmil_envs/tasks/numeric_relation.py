@@ -79,7 +79,9 @@ def truth_table() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def pair_tables(max_number: int, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_tables(
+    max_number: int, split: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every pair of ``0..max_number`` in ``split``, grouped by (relation, kind of answer).
 
     Returns ``(a, b, offsets, counts)``: group ``(r, k)`` (k: yes, no, near miss) is the pairs
@@ -184,7 +186,7 @@ class NumericRelation(Task):
         a, b, offsets, counts = pair_tables(settings["max_number"], self.split)
         u = rng.random((4, n))  # relation, yes/no, near miss or not, which pair
         relation = self.relation_ids[(u[0] * len(self.relation_ids)).astype(np.int64)]
-        # yes below 1/2; else no, or a near miss below hard_negatives (arithmetic, not np.where)
+        # yes below 1/2; else no, or a near miss (NO_PAIRS + 1) below hard_negatives
         kind = (u[1] >= 0.5) * (NO_PAIRS + (u[2] < settings["hard_negatives"]))
         group = relation * 3 + kind
         index = offsets.ravel()[group] + (u[3] * counts.ravel()[group]).astype(np.int64)
