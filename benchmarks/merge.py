@@ -7,6 +7,11 @@ suite run in pieces (by level, agent or seed; on several machines or days), for
     python -m benchmarks.merge runs/worlds runs/w_l3 runs/w_seeds34
     python -m benchmarks.report runs/worlds
 
+A piece may also be a published results file, ``benchmarks/results/SUITE.csv``, whose commands
+``benchmarks.report --results_md`` keeps beside it in ``SUITE.json``: new runs are added to the
+published ones by ``python -m benchmarks.merge runs/worlds benchmarks/results/worlds.csv
+runs/w_more``.
+
 A row is kept when its run finished (``status`` ok) and its settings are the suite file's
 current ones (its ``cell_hash``): a row of a cell whose settings changed since, or that left the
 suite, is dropped and named. Where several directories hold the same cell, the later one's row
@@ -37,7 +42,8 @@ def merge(out: str | os.PathLike, dirs: list[str | os.PathLike],
     found = {d: read_rows(d) for d in dirs}
     for d, rows in found.items():
         if not rows:
-            raise SystemExit(f"error: no results in {d} (expected {d / 'results.csv'})")
+            where = d if d.suffix == ".csv" else d / "results.csv"
+            raise SystemExit(f"error: no results in {d} (expected {where})")
     suites = {r["suite"] for rows in found.values() for r in rows}
     if len(suites) != 1:
         raise SystemExit(f"error: the directories hold rows of several suites: {sorted(suites)}")
@@ -92,7 +98,8 @@ def _suite(name: str, metas: list[dict[str, Any]], given: str | None) -> Suite:
 
 
 def _meta(d: Path) -> dict[str, Any]:
-    path = d / "suite.json"
+    """A results directory's ``suite.json``, or a published ``SUITE.csv``'s ``SUITE.json``."""
+    path = d.with_suffix(".json") if d.suffix == ".csv" else d / "suite.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -118,7 +125,8 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("out", help="the merged results directory (results.csv, suite.json)")
-    p.add_argument("dirs", nargs="+", help="results directories of one suite; later ones win")
+    p.add_argument("dirs", nargs="+", help="results directories of one suite (or published "
+                   "results/SUITE.csv files); later ones win")
     p.add_argument("--suite", help="the suite file to check the rows against (default: the "
                    "built-in suite named in the rows)")  # fmt: skip
     return p

@@ -747,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         data = target.parent / "results"
         data.mkdir(parents=True, exist_ok=True)
         shutil.copy2(results_dir / "results.csv", data / f"{suite}.csv")
+        if (results_dir / "suite.json").exists():  # how the rows were produced, for merge
+            shutil.copy2(results_dir / "suite.json", data / f"{suite}.json")
         if tp is not None:
             if tp.resolve() != (data / "train_throughput.json").resolve():
                 shutil.copy2(tp, data / "train_throughput.json")
@@ -755,9 +757,10 @@ def main(argv: list[str] | None = None) -> int:
         for png in (results_dir / "plots").glob("*.png"):
             shutil.copy2(png, plots / png.name)
         text += (
-            f"\nThe raw rows are in [results/{suite}.csv](results/{suite}.csv): "
-            f"`python -m benchmarks.report DIR` on a directory holding it as `results.csv` "
-            "rebuilds these tables.\n"
+            f"\nThe raw rows are in [results/{suite}.csv](results/{suite}.csv) and the commands "
+            f"that produced them in `results/{suite}.json`: `python -m benchmarks.merge DIR "
+            f"benchmarks/results/{suite}.csv [more result directories]` puts them (and new runs) "
+            "into DIR, and `python -m benchmarks.report DIR` rebuilds these tables.\n"
         )
         begin, end = section_markers(suite)
         try:

@@ -293,6 +293,31 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
     assert "](plots/smoke/summary.png)" in text
 
 
+def test_published_results_take_new_runs_through_merge(smoke_dir, tmp_path):
+    """``--results_md`` publishes results/SUITE.csv with its commands in SUITE.json; merge
+    reads that pair as one piece, so new runs are added to published ones with their history."""
+    target = tmp_path / "RESULTS.md"
+    report_mod.main([str(smoke_dir), "--results_md", str(target)])
+    published = tmp_path / "results" / "smoke.csv"
+    history = json.loads((tmp_path / "results" / "smoke.json").read_text())
+    assert history == json.loads((smoke_dir / "suite.json").read_text())
+    rows = read_rows(published)
+    rerun = rows[0]["cell_id"]
+    more = tmp_path / "more"
+    more.mkdir()
+    write_rows(more / "results.csv", [{**rows[0], "final_greedy_success": "0.321"}])
+    (more / "suite.json").write_text(json.dumps({"suite": "smoke", "command": "run C"}))
+    result = merge_mod.merge(tmp_path / "all", [published, more])
+    assert result["replaced"] == [rerun] and len(result["rows"]) == len(rows)
+    merged = {r["cell_id"]: r for r in read_rows(tmp_path / "all")}
+    assert merged[rerun]["final_greedy_success"] == "0.321"
+    commands = json.loads((tmp_path / "all" / "suite.json").read_text())["commands"]
+    assert commands == [history["command"], "run C"]
+    assert "benchmarks.merge DIR benchmarks/results/smoke.csv" in target.read_text()
+    with pytest.raises(SystemExit, match="expected .*missing.csv"):
+        merge_mod.merge(tmp_path / "none", [tmp_path / "missing.csv"])
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install 'wmil[ray]')"
 )
