@@ -125,8 +125,12 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("out", help="the merged results directory (results.csv, suite.json)")
-    p.add_argument("dirs", nargs="+", help="results directories of one suite (or published "
-                   "results/SUITE.csv files); later ones win")
+    p.add_argument(
+        "dirs",
+        nargs="+",
+        help="results directories of one suite (or published "
+        "results/SUITE.csv files); later ones win",
+    )
     p.add_argument("--suite", help="the suite file to check the rows against (default: the "
                    "built-in suite named in the rows)")  # fmt: skip
     return p
