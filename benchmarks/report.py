@@ -730,6 +730,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _publish_meta(source: Path, target: Path) -> None:
+    """Copy a run's ``suite.json`` beside the published rows, its suite file named relative to
+    the repository (not this machine's checkout)."""
+    meta = json.loads(source.read_text())
+    suite_file = Path(meta.get("suite_file") or "")
+    root = Path(__file__).resolve().parent.parent
+    if suite_file.is_absolute() and suite_file.resolve().is_relative_to(root):
+        meta["suite_file"] = suite_file.resolve().relative_to(root).as_posix()
+    atomic_write_text(target, json.dumps(meta, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     results_dir = Path(args.results_dir)
@@ -748,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         data.mkdir(parents=True, exist_ok=True)
         shutil.copy2(results_dir / "results.csv", data / f"{suite}.csv")
         if (results_dir / "suite.json").exists():  # how the rows were produced, for merge
-            shutil.copy2(results_dir / "suite.json", data / f"{suite}.json")
+            _publish_meta(results_dir / "suite.json", data / f"{suite}.json")
         if tp is not None:
             if tp.resolve() != (data / "train_throughput.json").resolve():
                 shutil.copy2(tp, data / "train_throughput.json")

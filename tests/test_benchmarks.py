@@ -300,7 +300,8 @@ def test_published_results_take_new_runs_through_merge(smoke_dir, tmp_path):
     report_mod.main([str(smoke_dir), "--results_md", str(target)])
     published = tmp_path / "results" / "smoke.csv"
     history = json.loads((tmp_path / "results" / "smoke.json").read_text())
-    assert history == json.loads((smoke_dir / "suite.json").read_text())
+    recorded = json.loads((smoke_dir / "suite.json").read_text())
+    assert history == {**recorded, "suite_file": "configs/suite_smoke.yaml"}
     rows = read_rows(published)
     rerun = rows[0]["cell_id"]
     more = tmp_path / "more"
