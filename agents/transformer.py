@@ -44,9 +44,42 @@ def _layer(layer: nn.TransformerEncoderLayer, x: torch.Tensor, keep: slice) -> t
     # (3, B, heads, T, head size), one copy into the layout batched matmuls read
     q, k, v = qkv.view(batch, length, 3, heads, dim // heads).permute(2, 0, 3, 1, 4).contiguous()
     q, x = q[:, :, keep], x[:, keep]
-    weights = (q @ k.transpose(-1, -2) * (dim // heads) ** -0.5).softmax(-1)
+    weights = attention_weights(q @ k.transpose(-1, -2) * (dim // heads) ** -0.5)
     weights = F.dropout(weights, attn.dropout, layer.training)
     mixed = (weights @ v).transpose(1, 2).reshape(batch, x.shape[1], dim)
     x = x + layer.dropout1(attn.out_proj(mixed))
     hidden = layer.dropout(layer.activation(layer.linear1(layer.norm2(x))))
     return x + layer.dropout2(layer.linear2(hidden))
+
+
+SHORT_ROW = 16
+"""Rows shorter than this are softmaxed by :class:`_ShortRowSoftmax` on the CPU."""
+
+
+def attention_weights(scores: torch.Tensor) -> torch.Tensor:
+    """Softmax of attention ``scores`` over the keys (the last dim).
+
+    PyTorch's CPU softmax is 4-12x slower per element on rows of fewer than 16 entries than on
+    rows of 16 (measured on 256 x 4 heads x T x T scores: 3.1 ms at T = 15, 0.26 ms at T = 16),
+    and every question observation is 5-13 tokens; there an exp and two row reductions do it
+    (:class:`_ShortRowSoftmax`), equal to float rounding."""
+    if scores.shape[-1] >= SHORT_ROW or scores.device.type != "cpu":
+        return scores.softmax(-1)
+    return _ShortRowSoftmax.apply(scores)
+
+
+class _ShortRowSoftmax(torch.autograd.Function):
+    """``softmax(x, -1)`` as ``exp(x - max) / sum``, with its backward
+    ``y * (grad - sum(grad * y))``: one saved tensor, four elementwise kernels each way."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor) -> torch.Tensor:
+        weights = (scores - scores.amax(-1, keepdim=True)).exp_()
+        weights = weights.div_(weights.sum(-1, keepdim=True))
+        ctx.save_for_backward(weights)
+        return weights
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (weights,) = ctx.saved_tensors
+        return weights * (grad - (grad * weights).sum(-1, keepdim=True))

@@ -72,3 +72,18 @@ def test_agent_model_reads_the_summary_as_the_stock_core_gives_it(world_model_he
     assert out.hidden.shape[1] == (stock.shape[1] if world_model_head else 1)
     assert torch.allclose(out.hidden, stock[:, : out.hidden.shape[1]], atol=1e-5)
     assert torch.allclose(out.logits, model.action_head(stock[:, 0]), atol=1e-5)
+
+
+@pytest.mark.parametrize("keys", [1, 5, 13, 15, 16, 36])
+def test_attention_weights_are_the_softmax_with_its_gradient(keys):
+    """Short rows take our exp-and-sum path, long ones PyTorch's kernel; both are the softmax."""
+    from agents.transformer import attention_weights
+
+    torch.manual_seed(keys)
+    scores = (4 * torch.randn(32, 4, 7, keys)).requires_grad_()
+    ours, ref = attention_weights(scores), scores.softmax(-1)
+    assert torch.allclose(ours, ref, atol=1e-6)
+    upstream = torch.randn_like(ref)
+    (grad,) = torch.autograd.grad(ours, scores, upstream)
+    (ref_grad,) = torch.autograd.grad(ref, scores, upstream)
+    assert torch.allclose(grad, ref_grad, atol=1e-6)
