@@ -70,7 +70,7 @@ def attention_weights(scores: torch.Tensor) -> torch.Tensor:
 
 class _ShortRowSoftmax(torch.autograd.Function):
     """``softmax(x, -1)`` as ``exp(x - max) / sum``, with its backward
-    ``y * (grad - sum(grad * y))``: one saved tensor, four elementwise kernels each way."""
+    ``y * (grad - sum(grad * y))``: one saved tensor, five kernels forward and four backward."""
 
     @staticmethod
     def forward(ctx, scores: torch.Tensor) -> torch.Tensor:
