@@ -12,7 +12,8 @@ torch thread; seeds alternate ours / SB3 so that both share the machine's load.
 The time is from just before the process is launched to the moment its evaluation reached the
 target (which the process writes down); the process then saves and exits, which is not counted.
 The CPU seconds of each process to its exit are printed too: on a shared machine the load
-inflates them less than wall time.
+inflates them less than wall time. Before each seed, a process that only runs ``import torch`` is
+timed the same way: the floor under any PyTorch trainer's time to solve on this machine.
 
     python -m benchmarks.time_to_solve [--seeds 5] [--target 0.95] [--json PATH]
 """
@@ -77,6 +78,12 @@ def run_ours(seed: int, target: float, workdir: Path) -> dict:
         "seconds_to_exit": exited - launched,
         "cpu_seconds_to_exit": cpu,
     }
+
+
+def time_import_torch() -> float:
+    """Wall seconds of a fresh process that only imports torch."""
+    launched, exited, _ = _launch([sys.executable, "-c", "import torch"])
+    return exited - launched
 
 
 def run_sb3(seed: int, target: float, workdir: Path, max_steps: int) -> dict:
@@ -177,9 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         + ("" if with_sb3 else "; stable_baselines3 is not importable: ours only"),
         flush=True,
     )
-    rows = []
+    rows, import_seconds = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
+            import_seconds.append(time_import_torch())
+            print(f"import torch alone: {import_seconds[-1]:6.2f} s", flush=True)
             runs = [lambda s=seed: run_ours(s, args.target, Path(tmp))]
             if with_sb3:
                 runs.append(lambda s=seed: run_sb3(s, args.target, Path(tmp), args.sb3_max_steps))
@@ -204,10 +213,15 @@ def main(argv: list[str] | None = None) -> None:
             f"{statistics.median(steps) if steps else 'n/a'}; median "
             f"{statistics.median(r['cpu_seconds_to_exit'] for r in mine):.2f} CPU s to exit)"
         )
+    print(
+        f"# import torch alone: median {statistics.median(import_seconds):.2f} s "
+        "(the floor under any PyTorch trainer here)"
+    )
     if args.json:
         meta = {"target": args.target, "seeds": args.seeds, "cores": os.cpu_count(),
                 "python": sys.version.split()[0]}  # fmt: skip
-        atomic_write_text(args.json, json.dumps({"meta": meta, "rows": rows}, indent=2))
+        result = {"meta": meta, "rows": rows, "import_torch_seconds": import_seconds}
+        atomic_write_text(args.json, json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,13 @@ its matmuls at the speed of a large one. Against SB3 the env steps/s ratio is pr
 SB3's MLP needs several times fewer FLOPs per step, so share of the limit is the measure of our
 trainer's speed.
 
+How near 100 % a trainer could get is measured too: the matmuls of that same rollout and update
+(every kernel the counter counted, with its operands' shapes and strides) are replayed alone on
+random inputs, in rounds alternating with the limit's matmul, and their share of the limit is
+the median of the rounds (``its matmuls alone``). Small matrices (64 wide, a few hundred rows,
+attention's 5 x 16 products) run below a large one's rate, so this is the most that removing
+every other cost (elementwise ops, copies, the envs, Python) would give with these kernels.
+
 Both train PPO on the same env with the same number of envs, rollout length, epochs, minibatch
 size and learning settings, single-threaded torch on CPU; the networks are of comparable size
 (ours: the transformer of ``--hidden_dim`` / ``--num_layers``; SB3: ``MlpPolicy`` with two
@@ -28,7 +35,8 @@ is that device's fp32 matmul rate (``--matmul_size`` 4096 unless given), and SB3
 row compares CPU trainers).
 
     python -m benchmarks.train_throughput [--env WMIL/PatternEcho-v0] [--steps 16384]
-        [--num_envs 64] [--rollout_steps 16] [--device cpu] [--json PATH]
+        [--num_envs 64] [--rollout_steps 16] [--device cpu] [--ceiling_seconds 0.25]
+        [--json PATH]
 
 Flags are spelt like the config keys of ``agents.train`` (``--num_envs``); the hyphen spelling
 (``--num-envs``) is accepted too.
@@ -41,11 +49,14 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import wmil_envs
@@ -76,14 +87,90 @@ def matmul_gflops(size: int = 512, seconds: float = 1.0, device: str = "cpu") ->
     return 2 * size**3 * count / (clock(device) - start) / 1e9
 
 
-def counted_flops_per_step(trainer) -> float:
-    """FLOPs of one env step: one rollout and its update under ``FlopCounterMode``."""
+def counted_flops_per_step(trainer, matmuls: list | None = None) -> float:
+    """FLOPs of one env step: one rollout and its update under ``FlopCounterMode``. With a list
+    ``matmuls``, the counted kernels' calls are appended to it (see :class:`MatmulRecorder`)."""
     from agents.training_loop import rollout_to
 
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter, MatmulRecorder(counter, matmuls):
         batch, _ = trainer.collect()
         trainer.algo.update(rollout_to(batch, trainer.device))
     return counter.get_total_flops() / trainer.cfg.steps_per_update
+
+
+class MatmulRecorder(TorchDispatchMode):
+    """Appends to ``calls`` each call of a kernel whose FLOPs ``counter`` counts (the matmuls):
+    ``(op, arguments, keyword arguments)``, each tensor argument as its (shape, stride, dtype,
+    device), so that :func:`replay` can run them again alone. With ``calls`` None it does
+    nothing."""
+
+    def __init__(self, counter: FlopCounterMode, calls: list | None):
+        super().__init__()
+        self.counted, self.calls = counter.flop_registry, calls
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if self.calls is not None and func.overloadpacket in self.counted:
+            spec = [_tensor_spec(a) if isinstance(a, torch.Tensor) else a for a in args]
+            self.calls.append((func, spec, kwargs))
+        return func(*args, **kwargs)
+
+
+def _tensor_spec(t: torch.Tensor) -> tuple:
+    return ("tensor", tuple(t.shape), t.stride(), t.dtype, t.device)
+
+
+def replay(calls: list) -> tuple[Callable[[], None], float]:
+    """A function that runs the recorded ``calls`` again on random inputs of the same shapes and
+    strides (one buffer per distinct layout), and the FLOPs of one run."""
+    buffers: dict[tuple, torch.Tensor] = {}
+
+    def tensor(spec: tuple) -> torch.Tensor:
+        if spec not in buffers:
+            _, shape, stride, dtype, device = spec
+            extent = (
+                1 + sum((n - 1) * s for n, s in zip(shape, stride, strict=True))
+                if all(shape)
+                else 0
+            )
+            storage = torch.randn(max(extent, 1), dtype=dtype, device=device)
+            buffers[spec] = storage.as_strided(shape, stride)
+        return buffers[spec]
+
+    ops = [
+        (func, [tensor(a) if isinstance(a, tuple) and a[:1] == ("tensor",) else a for a in args],
+         kwargs)
+        for func, args, kwargs in calls
+    ]  # fmt: skip
+
+    def run() -> None:
+        for func, args, kwargs in ops:
+            func(*args, **kwargs)
+
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return run, counter.get_total_flops()
+
+
+def matmul_ceiling(calls: list, size: int, device: str, seconds: float, rounds: int = 5) -> float:
+    """The share of the limit that the recorded matmuls ``calls`` reach alone: each round times
+    them (:func:`replay`, repeated for ``seconds``), then the limit's ``size`` x ``size`` matmul
+    for as long; the median of the rounds' ratios, so a change in the machine's speed during
+    the run cancels out."""
+    device = torch.device(device)
+    run, flops = replay(calls)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    run()  # warm-up
+
+    def rate(step: Callable[[], object], flops_per_step: float) -> float:
+        count, start = 0, clock(device)
+        while count == 0 or clock(device) - start < seconds:
+            step()
+            count += 1
+        return flops_per_step * count / (clock(device) - start)
+
+    ratios = [rate(run, flops) / rate(lambda: a @ b, 2 * size**3) for _ in range(rounds)]
+    return statistics.median(ratios)
 
 
 def device_name(device: str) -> str:
@@ -126,12 +213,14 @@ def mvp_config(args):
 
 
 def ours(args, name: str, cfg) -> dict:
-    """Env steps per CPU second of our trainer on ``cfg`` (collect and update, nothing else)."""
+    """Env steps per CPU second of our trainer on ``cfg`` (collect and update, nothing else),
+    its FLOPs per env step, and the share of the limit its matmuls reach alone."""
     from agents.model import parameter_count
     from agents.training_loop import Trainer, rollout_to
 
     trainer = Trainer(cfg, run_dir=os.devnull)
-    flops = counted_flops_per_step(trainer)  # also the warm-up
+    matmuls: list = []
+    flops = counted_flops_per_step(trainer, matmuls)  # also the warm-up
     steps, start = 0, clock(trainer.device)
     while steps < args.steps:
         batch, _ = trainer.collect()
@@ -139,6 +228,7 @@ def ours(args, name: str, cfg) -> dict:
         steps += cfg.steps_per_update
     seconds = clock(trainer.device) - start
     trainer.envs.close()
+    size = args.matmul_size or default_matmul_size(args.device)
     return {
         "agent": name,
         "parameters": parameter_count(trainer.model),
@@ -146,7 +236,13 @@ def ours(args, name: str, cfg) -> dict:
         "seconds": seconds,
         "steps_per_second": steps / seconds,
         "flops_per_step": flops,
+        "matmuls_alone_share": matmul_ceiling(matmuls, size, args.device, args.ceiling_seconds),
     }
+
+
+def default_matmul_size(device: str) -> int:
+    """The limit's matrix size: 512 on the CPU, 4096 on a GPU."""
+    return 512 if device == "cpu" else 4096
 
 
 def sb3(args) -> dict:
@@ -186,6 +282,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--matmul_size", "--matmul-size", type=int, help="default 512 on the CPU, 4096 on a GPU"
     )
+    p.add_argument(
+        "--ceiling_seconds", "--ceiling-seconds", type=float, default=0.25,
+        help="seconds per timing of the matmuls-alone ceiling (5 rounds, paired with the limit)",
+    )  # fmt: skip
     p.add_argument("--json", metavar="PATH")
     return p
 
@@ -213,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         flush=True,
     )
-    size = args.matmul_size or (512 if on_cpu else 4096)
+    size = args.matmul_size or default_matmul_size(args.device)
     gflops = matmul_gflops(size, device=args.device)
     whose = "one thread's" if on_cpu else f"the {args.device} device's"
     print(f"limit: {whose} fp32 matmul ({size}^2): {gflops:,.1f} GFLOP/s")
@@ -238,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             row["share_of_limit"] = row["steps_per_second"] * row["flops_per_step"] / (gflops * 1e9)
             line += f" {row['flops_per_step'] / 1e6:>7.2f} MFLOP/step"
             line += f" {row['share_of_limit']:>6.1%} of the limit"
+            line += f" (its matmuls alone: {row['matmuls_alone_share']:.1%})"
         print(line, flush=True)
     ratio = ratio_wm = None
     if "sb3" in rows:

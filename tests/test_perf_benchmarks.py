@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks import throughput, time_to_solve, train_throughput
 
@@ -34,9 +35,12 @@ def test_a_run_that_never_solved_counts_as_infinitely_slow():
 def test_ours_is_timed_from_process_start(tmp_path):
     out = tmp_path / "tts.json"
     time_to_solve.main(["--seeds", "1", "--target", "0.2", "--no_sb3", "--json", str(out)])
-    (row,) = json.loads(out.read_text())["rows"]
+    data = json.loads(out.read_text())
+    (row,) = data["rows"]
     assert row["agent"] == "ours" and row["steps_to_solve"] % 500 == 0  # an evaluation's step
     assert 0 < row["seconds_to_solve"] < row["seconds_to_exit"]
+    (floor,) = data["import_torch_seconds"]  # a process that only imports torch, per seed
+    assert 0 < floor < row["seconds_to_exit"]
 
 
 @pytest.mark.slow
@@ -67,8 +71,30 @@ def test_flops_are_counted_per_env_step():
     assert with_wm > 1.2 * small  # the world-model head's matmuls are counted
 
 
+def test_the_recorded_matmuls_replay_with_the_counted_flops_and_their_operands_layouts():
+    trainer = _trainer(8, world_model_head=True)
+    calls: list = []
+    per_step = train_throughput.counted_flops_per_step(trainer, calls)
+    run, flops = train_throughput.replay(calls)
+    assert len(calls) > 10 and flops == pytest.approx(per_step * trainer.cfg.steps_per_update)
+    run()  # the replayed kernels accept the recorded shapes and strides
+    transposed = [a for _, args, _ in calls for a in args if isinstance(a, tuple)]
+    assert any(spec[2][-1] != 1 for spec in transposed)  # a weight read as its transpose
+    assert train_throughput.counted_flops_per_step(trainer) == per_step  # no list: no record
+
+
+def test_the_matmuls_alone_are_timed_against_the_limit_in_rounds():
+    x, w = torch.randn(32, 16), torch.randn(8, 16)
+    calls: list = []
+    with FlopCounterMode(display=False) as counter, train_throughput.MatmulRecorder(counter, calls):
+        torch.nn.functional.linear(x, w)
+    ((op, args, _),) = calls
+    assert op == torch.ops.aten.mm.default and [a[1] for a in args] == [(32, 16), (16, 8)]
+    assert 0 < train_throughput.matmul_ceiling(calls, 64, "cpu", seconds=0.001, rounds=3)
+
+
 TINY_RUN = ["--num_envs", "4", "--rollout_steps", "4", "--hidden_dim", "16", "--update_epochs", "1"]
-TINY_RUN += ["--num_minibatches", "1", "--matmul_size", "64"]
+TINY_RUN += ["--num_minibatches", "1", "--matmul_size", "64", "--ceiling_seconds", "0.001"]
 
 
 def test_share_of_the_limit_is_reported(tmp_path):
@@ -82,6 +108,7 @@ def test_share_of_the_limit_is_reported(tmp_path):
     for row in ours:
         share = row["steps_per_second"] * row["flops_per_step"] / (data["matmul_gflops"] * 1e9)
         assert row["share_of_limit"] == pytest.approx(share) and row["share_of_limit"] > 0
+        assert row["matmuls_alone_share"] > 0
 
 
 def test_throughput_without_sb3_installed_reports_our_rows(tmp_path, monkeypatch, capsys):
