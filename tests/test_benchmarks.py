@@ -279,6 +279,7 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
         {"agent": name, "parameters": 1000, "steps_per_second": sps}
         for name, sps in (("ours", 300.0), ("sb3", 1200.0), ("ours wm", 240.0))
     ]
+    rows[0].update(flops_per_step=2e6, share_of_limit=0.3, matmuls_alone_share=0.6)
     throughput.write_text(
         json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2})
     )
@@ -289,6 +290,8 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
     begin, end = report_mod.section_markers("smoke")
     assert "by another script" in text and begin in text and end in text
     assert "Ratio ours / SB3: **0.25x**" in text
+    assert "| ours | 1,000 | 300 | 2.00 | 30.0% | 60.0% |" in text
+    assert "| sb3 | 1,000 | 1,200 | – | – | – |" in text
     assert (tmp_path / "plots" / "smoke" / "summary.png").exists()
     assert "](plots/smoke/summary.png)" in text
 
