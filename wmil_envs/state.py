@@ -34,7 +34,7 @@ def observation(
         # loop over the rows, not a short loop per row (3x faster at 4096 rows)
         row = np.dtype((np.void, 8 * task.question_len))
         obs[:, 1:-2].view(row)[...] = question.view(row)
-    else:  # one column, or tokens not laid out row by row: numpy's own copy
+    else:  # one column, or position-major tokens (SequenceNext): numpy's own copy
         obs[:, 1:-2] = question
     obs[:, -2] = _ACTION_TOKENS[last_action + 1]
     obs[:, -1] = feedback

@@ -144,11 +144,7 @@ class SequenceNext(Task):
             fields["pattern"], fields["start"], fields["step"], fields["other"], positions
         )
         shown = positions < fields["length"]
-        # computed position-major, stored row by row (one transposing copy here rather than
-        # one in each observation of the question)
-        tokens = np.empty((len(fields["start"]), self.question_len), dtype=np.int64)
-        tokens.T[...] = np.where(shown, symbols(values), vocab.PAD)
-        return tokens
+        return np.where(shown, symbols(values), vocab.PAD).T  # (question_len, n) -> (n, ...)
 
     def describe(self, fields: Mapping[str, Any]) -> str:
         one = {k: np.asarray(v)[None] for k, v in fields.items()}
