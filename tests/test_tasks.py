@@ -154,6 +154,18 @@ def test_sequence_next_levels(num_actions):
         assert (task.answer(fields) == values[:, -1]).all()
 
 
+@pytest.mark.parametrize(("low", "high"), [(0, 1), (0, 13), (3, 99), (0, 2**40)])
+def test_integers_from_scalar_bounds_equal_those_from_arrays_of_them(low, high):
+    """SequenceNext draws a level's one start range with scalar bounds (3x faster at 4096 envs):
+    the numbers and the generator's state after must be those of the array-bound draw."""
+    by_array, by_scalar = np.random.default_rng(7), np.random.default_rng(7)
+    n = 4099
+    expected = by_array.integers(np.full(n, low), np.full(n, high) + 1)
+    got = by_scalar.integers(low, high + 1, size=n)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert by_scalar.bit_generator.state == by_array.bit_generator.state
+
+
 # --- Conditional ----------------------------------------------------------------------------
 
 SHAPE = {name: i for i, name in enumerate(vocab.SHAPES)}

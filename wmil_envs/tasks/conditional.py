@@ -20,19 +20,24 @@ RED = vocab.COLOURS.index("red")
 LARGE = vocab.SIZES.index("large")
 STRIPED = vocab.TEXTURES.index("striped")
 SMALL, PLAIN = 1 - LARGE, 1 - STRIPED
+NON_RED = np.array([c for c in range(len(vocab.COLOURS)) if c != RED])
+"""The colours the rule treats alike (every colour but red)."""
+
+_FIRST_TOKENS = {
+    "shape": vocab.SHAPE,
+    "colour": vocab.COLOUR,
+    "size": vocab.SIZE,
+    "texture": vocab.TEXTURE,
+}
+"""Each attribute's first token, in the order the question shows them."""
 
 
 def attribute_tokens(fields: Fields) -> np.ndarray:
     """Tokens of objects' shape, colour, size and texture, shape ``(n, 4)``."""
-    return np.stack(
-        [
-            vocab.SHAPE + fields["shape"],
-            vocab.COLOUR + fields["colour"],
-            vocab.SIZE + fields["size"],
-            vocab.TEXTURE + fields["texture"],
-        ],
-        axis=1,
-    )
+    tokens = np.empty((len(fields["shape"]), len(_FIRST_TOKENS)), dtype=np.int64)
+    for column, (name, first) in enumerate(_FIRST_TOKENS.items()):
+        np.add(first, fields[name], out=tokens[:, column])  # into place: no stacked temporaries
+    return tokens
 
 
 def object_words(fields: Mapping[str, Any]) -> str:
@@ -94,13 +99,11 @@ class Conditional(Task):
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
         varying = self.levels[level]["varying"]
         u = rng.random((4, n))
-        colours = len(vocab.COLOURS)
-        non_red = np.array([c for c in range(colours) if c != RED])
         return {
             "shape": (u[0] * len(vocab.SHAPES)).astype(np.int64),
-            "colour": (u[1] * colours).astype(np.int64)
+            "colour": (u[1] * len(vocab.COLOURS)).astype(np.int64)
             if "colour" in varying
-            else non_red[(u[1] * len(non_red)).astype(np.int64)],
+            else NON_RED[(u[1] * len(NON_RED)).astype(np.int64)],
             "size": (u[2] * 2).astype(np.int64) if "size" in varying else np.full(n, SMALL),
             "texture": (u[3] * 2).astype(np.int64) if "texture" in varying else np.full(n, PLAIN),
         }
@@ -120,7 +123,6 @@ class Conditional(Task):
 
     def field_schema(self, level: int) -> dict[str, dict[str, Any]]:
         varying = self.levels[level]["varying"]
-        non_red = [c for c in range(len(vocab.COLOURS)) if c != RED]
 
         def attribute(key: str, fixed: list[int]) -> dict[str, Any]:
             values = ATTRIBUTES[key]
@@ -130,7 +132,7 @@ class Conditional(Task):
 
         return {
             "shape": integer_field(0, len(vocab.SHAPES) - 1, numbered(vocab.SHAPES)),
-            "colour": attribute("colour", non_red),
+            "colour": attribute("colour", NON_RED.tolist()),
             "size": attribute("size", [SMALL]),
             "texture": attribute("texture", [PLAIN]),
         }

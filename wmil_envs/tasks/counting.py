@@ -86,11 +86,11 @@ class Counting(Task):
 
     def question(self, fields: Fields) -> np.ndarray:
         kind, number = fields["kind"], fields["n"]
-        tokens = np.empty((len(number), self.question_len), dtype=np.int64)
+        # only "between" shows a second number (n + 2 may be 100 or 101 for the other kinds);
+        # padding first fills the block in one pass rather than two columns row by row
+        tokens = np.full((len(number), self.question_len), vocab.PAD, dtype=np.int64)
         tokens[:, 0] = vocab.COUNT_KIND + kind
         tokens[:, 1], tokens[:, 2] = digits(number)
-        # only "between" shows a second number (n + 2 may be 100 or 101 for the other kinds)
-        tokens[:, 3:] = vocab.PAD
         between = np.flatnonzero(kind == BETWEEN)
         if between.size:
             tokens[between, 3], tokens[between, 4] = digits(number[between] + 2)

@@ -185,7 +185,7 @@ class World(Task):
 
     def generate(self, rng: np.random.Generator, n: int, level: int) -> Fields:
         pairs = self._pairs[level]
-        pick = pairs[rng.integers(0, len(pairs), size=n)]
+        pick = pairs.take(rng.integers(0, len(pairs), size=n), axis=0)  # 10x faster than [ ]
         return self.instance(pick[:, 0], pick[:, 1])
 
     def _step_ids(self, fields: Fields, actions: np.ndarray):
