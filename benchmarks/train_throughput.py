@@ -54,6 +54,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -98,11 +99,19 @@ def counted_flops_per_step(trainer, matmuls: list | None = None) -> float:
     return counter.get_total_flops() / trainer.cfg.steps_per_update
 
 
+class Operand(NamedTuple):
+    """A recorded tensor argument: what :func:`replay` needs to make one like it."""
+
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: torch.dtype
+    device: torch.device
+
+
 class MatmulRecorder(TorchDispatchMode):
     """Appends to ``calls`` each call of a kernel whose FLOPs ``counter`` counts (the matmuls):
-    ``(op, arguments, keyword arguments)``, each tensor argument as its (shape, stride, dtype,
-    device), so that :func:`replay` can run them again alone. With ``calls`` None it does
-    nothing."""
+    ``(op, arguments, keyword arguments)``, each tensor argument as an :class:`Operand`, so that
+    :func:`replay` can run them again alone. With ``calls`` None it does nothing."""
 
     def __init__(self, counter: FlopCounterMode, calls: list | None):
         super().__init__()
@@ -111,37 +120,32 @@ class MatmulRecorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if self.calls is not None and func.overloadpacket in self.counted:
-            spec = [_tensor_spec(a) if isinstance(a, torch.Tensor) else a for a in args]
-            self.calls.append((func, spec, kwargs))
+            operands = [
+                Operand(tuple(a.shape), a.stride(), a.dtype, a.device)
+                if isinstance(a, torch.Tensor)
+                else a
+                for a in args
+            ]
+            self.calls.append((func, operands, kwargs))
         return func(*args, **kwargs)
-
-
-def _tensor_spec(t: torch.Tensor) -> tuple:
-    return ("tensor", tuple(t.shape), t.stride(), t.dtype, t.device)
 
 
 def replay(calls: list) -> tuple[Callable[[], None], float]:
     """A function that runs the recorded ``calls`` again on random inputs of the same shapes and
-    strides (one buffer per distinct layout), and the FLOPs of one run."""
-    buffers: dict[tuple, torch.Tensor] = {}
+    strides (one buffer per distinct operand), and the FLOPs of one run."""
+    buffers: dict[Operand, torch.Tensor] = {}
 
-    def tensor(spec: tuple) -> torch.Tensor:
-        if spec not in buffers:
-            _, shape, stride, dtype, device = spec
-            extent = (
-                1 + sum((n - 1) * s for n, s in zip(shape, stride, strict=True))
-                if all(shape)
-                else 0
-            )
-            storage = torch.randn(max(extent, 1), dtype=dtype, device=device)
-            buffers[spec] = storage.as_strided(shape, stride)
-        return buffers[spec]
+    def tensor(op: Operand) -> torch.Tensor:
+        if op not in buffers:  # storage just long enough (strides may overlap, as expand's do)
+            extent = 1 + sum((n - 1) * s for n, s in zip(op.shape, op.stride, strict=True))
+            storage = torch.randn(extent if all(op.shape) else 1, dtype=op.dtype, device=op.device)
+            buffers[op] = storage.as_strided(op.shape, op.stride)
+        return buffers[op]
 
     ops = [
-        (func, [tensor(a) if isinstance(a, tuple) and a[:1] == ("tensor",) else a for a in args],
-         kwargs)
+        (func, [tensor(a) if isinstance(a, Operand) else a for a in args], kwargs)
         for func, args, kwargs in calls
-    ]  # fmt: skip
+    ]
 
     def run() -> None:
         for func, args, kwargs in ops:

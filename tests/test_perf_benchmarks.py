@@ -78,8 +78,8 @@ def test_the_recorded_matmuls_replay_with_the_counted_flops_and_their_operands_l
     run, flops = train_throughput.replay(calls)
     assert len(calls) > 10 and flops == pytest.approx(per_step * trainer.cfg.steps_per_update)
     run()  # the replayed kernels accept the recorded shapes and strides
-    transposed = [a for _, args, _ in calls for a in args if isinstance(a, tuple)]
-    assert any(spec[2][-1] != 1 for spec in transposed)  # a weight read as its transpose
+    operands = [a for _, args, _ in calls for a in args if isinstance(a, train_throughput.Operand)]
+    assert any(a.stride[-1] != 1 for a in operands)  # a weight read as its transpose
     assert train_throughput.counted_flops_per_step(trainer) == per_step  # no list: no record
 
 
@@ -89,7 +89,7 @@ def test_the_matmuls_alone_are_timed_against_the_limit_in_rounds():
     with FlopCounterMode(display=False) as counter, train_throughput.MatmulRecorder(counter, calls):
         torch.nn.functional.linear(x, w)
     ((op, args, _),) = calls
-    assert op == torch.ops.aten.mm.default and [a[1] for a in args] == [(32, 16), (16, 8)]
+    assert op == torch.ops.aten.mm.default and [a.shape for a in args] == [(32, 16), (16, 8)]
     assert 0 < train_throughput.matmul_ceiling(calls, 64, "cpu", seconds=0.001, rounds=3)
 
 
