@@ -75,17 +75,23 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
+def flop_rate(step: Callable[[], object], flops: float, seconds: float, device) -> float:
+    """FLOP/s of calling ``step`` (``flops`` each call) again and again for ``seconds``, after one
+    warm-up call, by :func:`clock`."""
+    device = torch.device(device)
+    step()  # warm-up
+    count, start = 0, clock(device)
+    while count == 0 or clock(device) - start < seconds:
+        step()
+        count += 1
+    return flops * count / (clock(device) - start)
+
+
 def matmul_gflops(size: int = 512, seconds: float = 1.0, device: str = "cpu") -> float:
     """Sustained fp32 matmul rate (GFLOP/s) on ``size`` x ``size`` matrices: one thread's on the
     CPU, the device's otherwise."""
-    device = torch.device(device)
     a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-    a @ b  # warm-up
-    count, start = 0, clock(device)
-    while clock(device) - start < seconds:
-        a @ b
-        count += 1
-    return 2 * size**3 * count / (clock(device) - start) / 1e9
+    return flop_rate(lambda: a @ b, 2 * size**3, seconds, device) / 1e9
 
 
 def counted_flops_per_step(trainer, matmuls: list | None = None) -> float:
@@ -161,19 +167,11 @@ def matmul_ceiling(calls: list, size: int, device: str, seconds: float, rounds: 
     them (:func:`replay`, repeated for ``seconds``), then the limit's ``size`` x ``size`` matmul
     for as long; the median of the rounds' ratios, so a change in the machine's speed during
     the run cancels out."""
-    device = torch.device(device)
     run, flops = replay(calls)
-    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-    run()  # warm-up
-
-    def rate(step: Callable[[], object], flops_per_step: float) -> float:
-        count, start = 0, clock(device)
-        while count == 0 or clock(device) - start < seconds:
-            step()
-            count += 1
-        return flops_per_step * count / (clock(device) - start)
-
-    ratios = [rate(run, flops) / rate(lambda: a @ b, 2 * size**3) for _ in range(rounds)]
+    ratios = [
+        flop_rate(run, flops, seconds, device) / (matmul_gflops(size, seconds, device) * 1e9)
+        for _ in range(rounds)
+    ]
     return statistics.median(ratios)
 
 
