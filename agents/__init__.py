@@ -6,7 +6,18 @@ An algorithm is one class behind the contract in ``agents.algorithm``.
     python -m agents.evaluate --checkpoint runs/RUN/checkpoint.pt
 """
 
-from agents.config import Config, ConfigError
-from agents.model import AgentModel
-
 __all__ = ["AgentModel", "Config", "ConfigError"]
+
+
+def __getattr__(name: str):
+    """The exports, imported on first use: ``python -m agents.train`` runs this file before
+    its own, and torch must not load before that module has paused garbage collection."""
+    if name in ("Config", "ConfigError"):
+        from agents import config
+
+        return getattr(config, name)
+    if name == "AgentModel":
+        from agents.model import AgentModel
+
+        return AgentModel
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")

@@ -83,3 +83,52 @@ def test_argparse_help_shows_option_text(module, capsys, text):
         module.main(["--help"])
     assert info.value.code == 0
     assert text in " ".join(capsys.readouterr().out.split())
+
+
+STARTUP_PROBE = """
+import gc, runpy, sys
+seen = []  # per collection: (torch loaded, start-up's last import loaded)
+gc.callbacks.append(lambda phase, info: phase == "start" and seen.append(
+    ("torch" in sys.modules, "torch.utils.tensorboard" in sys.modules)))
+sys.argv = ["agents.train", "--task", "pattern_echo", "--num_envs", "4", "--hidden_dim", "16",
+            "--num_layers", "1", "--num_heads", "2", "--max_steps", "8", "--eval_every", "8",
+            "--eval_episodes", "4", "--progress", "false", "--run_dir", sys.argv[1]]
+try:
+    runpy.run_module("agents.train", run_name="__main__")
+except SystemExit as stop:
+    print(stop.code, gc.isenabled(), gc.get_freeze_count() > 0,
+          sum(torch and not writer for torch, writer in seen), sum(writer for _, writer in seen))
+"""
+
+
+def test_train_cli_collects_no_garbage_during_start_up(tmp_path):
+    """``python -m agents.train`` pauses the collector while torch & co. import (~0.1 s of a
+    cold start) and turns it back on, with start-up's objects frozen, before training."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run(
+        [sys.executable, "-c", STARTUP_PROBE, str(tmp_path / "run")],
+        capture_output=True, text=True, check=True, timeout=120, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    code, enabled, frozen, during_imports, after = out.stdout.split()[-5:]
+    assert (code, enabled, frozen, during_imports) == ("0", "True", "True", "0")
+    assert int(after) > 0  # the probe sees collections: training's own run as usual
+
+
+def test_importing_agents_loads_no_torch():
+    """``agents`` exports its names lazily, so that agents.train can pause collection first."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, agents; print('torch' in sys.modules); "
+        "print(agents.Config.__name__, agents.AgentModel.__name__, agents.ConfigError.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "Config", "AgentModel", "ConfigError"]
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        import agents
+
+        agents.Nope  # noqa: B018
