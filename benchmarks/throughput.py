@@ -25,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 import wmil_envs
+from benchmarks import machine
 from wmil_envs.files import atomic_write_text
 
 NATIVE_SIZES = (1, 64, 1024, 4096)
@@ -173,8 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         cli.error(f"unknown env id(s) {unknown}; known: {', '.join(wmil_envs.ENV_IDS)}")
     print(
-        f"# WMIL env throughput: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, numpy {np.__version__}, gymnasium {gym.__version__}, "
+        f"# WMIL env throughput: {machine.describe()}, numpy {np.__version__}, "
+        f"gymnasium {gym.__version__}, "
         "random actions, default episode lengths (question tasks: 1 step, every step resets); "
         f"ratios at {REFERENCE_SIZE} envs are to Gymnasium's {REFERENCE_ID} vector env"
     )
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         meta = {
             "python": platform.python_version(),
+            "cpu": machine.cpu_model(),
             "numpy": np.__version__,
             "gymnasium": gym.__version__,
             "cores": os.cpu_count(),

@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import machine
 from wmil_envs.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     with_sb3 = not args.no_sb3 and importlib.util.find_spec("stable_baselines3") is not None
     print(
         f"# time from process start to {args.target:.0%} greedy success on the MVP task "
-        f"({MVP_CONFIG.name}), {args.seeds} seeds, {os.cpu_count()} cores"
+        f"({MVP_CONFIG.name}), {args.seeds} seeds, {machine.describe()}"
         + ("" if with_sb3 else "; stable_baselines3 is not importable: ours only"),
         flush=True,
     )
@@ -218,8 +219,8 @@ def main(argv: list[str] | None = None) -> None:
         "(the floor under any PyTorch trainer here)"
     )
     if args.json:
-        meta = {"target": args.target, "seeds": args.seeds, "cores": os.cpu_count(),
-                "python": sys.version.split()[0]}  # fmt: skip
+        meta = {"target": args.target, "seeds": args.seeds, "cpu": machine.cpu_model(),
+                "cores": os.cpu_count(), "python": sys.version.split()[0]}  # fmt: skip
         result = {"meta": meta, "rows": rows, "import_torch_seconds": import_seconds}
         atomic_write_text(args.json, json.dumps(result, indent=2))
 

@@ -48,7 +48,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -61,6 +60,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import wmil_envs
+from benchmarks import machine
 from wmil_envs.files import atomic_write_text
 
 MVP_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "mvp.yaml"
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# training throughput on {args.env}: {args.num_envs} envs x {args.rollout_steps} "
         f"steps per update, {args.update_epochs} epochs x {args.num_minibatches} minibatches, "
         f"{args.steps:,} timed steps, torch {torch.__version__} ({where}), "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        f"{machine.describe()}, torch's CPU kernels: {torch.backends.cpu.get_cpu_capability()}",
         flush=True,
     )
     size = args.matmul_size or default_matmul_size(args.device)
@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         result = {
             "args": vars(args),
+            "cpu": machine.cpu_model(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cores": os.cpu_count(),
             "matmul_gflops": gflops,
             "rows": list(rows.values()),
             "ratio": ratio,

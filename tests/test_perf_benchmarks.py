@@ -10,13 +10,15 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks import throughput, time_to_solve, train_throughput
+from benchmarks import machine, throughput, time_to_solve, train_throughput
 
 
 def test_throughput_times_cartpole_in_rounds_with_the_4096_env_run(capsys, tmp_path):
     out = tmp_path / "tp.json"
     throughput.main(["--seconds", "0.01", "--ids", "WMIL/PatternEcho-v0", "--json", str(out)])
-    rows = json.loads(out.read_text())["rows"]
+    data = json.loads(out.read_text())
+    rows = data["rows"]
+    assert data["meta"]["cpu"] == machine.cpu_model()  # published files say which CPU
     largest = [r for r in rows if r["num_envs"] == throughput.REFERENCE_SIZE]
     assert len(largest) == 1 and largest[0]["reference_steps_per_second"] > 0
     assert largest[0]["ratio_to_reference"] > 0  # the median of the paired rounds' ratios
@@ -24,6 +26,14 @@ def test_throughput_times_cartpole_in_rounds_with_the_4096_env_run(capsys, tmp_p
     printed = capsys.readouterr().out
     ratio = throughput.ratio_to_reference(largest[0])
     assert f"native at 4096 envs / CartPole-v1: PatternEcho-v0 {ratio:.2f}x" in printed
+
+
+def test_cpu_model_reads_cpuinfo_and_falls_back(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: X\nmodel name\t: Example CPU 9000\n")
+    assert machine.cpu_model(cpuinfo) == "Example CPU 9000"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t:\n")  # blank, as some VMs report it
+    assert machine.cpu_model(cpuinfo) == machine.cpu_model(tmp_path / "missing") != ""
 
 
 def test_a_run_that_never_solved_counts_as_infinitely_slow():
@@ -39,6 +49,7 @@ def test_ours_is_timed_from_process_start(tmp_path):
     (row,) = data["rows"]
     assert row["agent"] == "ours" and row["steps_to_solve"] % 500 == 0  # an evaluation's step
     assert 0 < row["seconds_to_solve"] < row["seconds_to_exit"]
+    assert data["meta"]["cpu"] == machine.cpu_model()
     (floor,) = data["import_torch_seconds"]  # a process that only imports torch, per seed
     assert isinstance(floor, float) and floor > 0  # two processes' times: no order between them
 
@@ -121,6 +132,7 @@ def test_throughput_without_sb3_installed_reports_our_rows(tmp_path, monkeypatch
     assert train_throughput.main(["--steps", "16", *TINY_RUN, "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["ratio"] is None and len(data["rows"]) == 3
+    assert data["cpu"] == machine.cpu_model() and data["cpu_capability"]
     assert "stable_baselines3 is not installed" in capsys.readouterr().out
 
 
