@@ -19,6 +19,15 @@ rounding, at a lower cost per sample (measured on a CPU core: REINFORCE 263 vs 1
 on 65k samples, unchunked vs chunked). With a VQ head, its codebook moves once per chunk."""
 
 
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every element is finite. One fused norm per list (0.08 ms for the MVP's 36
+    weights, against 0.5 ms checked tensor by tensor: 5 % of its update); a norm that overflows
+    on huge but finite weights falls back to the exact check."""
+    if not tensors or torch.stack(torch._foreach_norm(tensors)).isfinite().all():
+        return True
+    return all(bool(t.isfinite().all()) for t in tensors)
+
+
 class AdamW:
     """``torch.optim.AdamW``'s update (the same kernels, through ``torch.optim.adam.adam``) without
     the ``torch.optim.Optimizer`` base class, whose first call imports ``torch._dynamo``: 1.6-2.3

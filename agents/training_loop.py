@@ -64,6 +64,7 @@ from agents.checkpoint import atomic_write_text, restore_trainer, save_checkpoin
 from agents.config import Config, ConfigError, config_from_dict
 from agents.model import AgentModel, parameter_count
 from agents.mvp import mvp_criteria
+from agents.optim import all_finite
 from agents.rewards import RewardVector, prediction_rewards
 from agents.scoring import greedy_success
 from wmil_envs.memory import VectorEpisodeMemory
@@ -326,7 +327,7 @@ class Trainer:
         bad = [k for k, v in metrics.items() if k.startswith("losses/") and not math.isfinite(v)]
         if bad:
             self._diverged(f"the loss {bad[0]}")
-        if not all(p.isfinite().all() for p in self.model.parameters()):
+        if not all_finite(list(self.model.parameters())):
             self._diverged("the weights")
         seconds = time.perf_counter() - start
         self.step += cfg.steps_per_update

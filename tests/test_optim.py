@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.optim import AdamW
+from agents.optim import AdamW, all_finite
 
 
 def model_and_grads(seed: int):
@@ -91,3 +92,14 @@ def test_training_does_not_import_dynamo():
         capture_output=True, text=True, check=True, timeout=120, cwd=Path(__file__).parents[1],
     )  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_all_finite_is_exact_despite_the_fused_norm():
+    ones = [torch.ones(3, 4), torch.ones(5)]
+    assert all_finite(ones) and all_finite([])
+    huge = [torch.full((4,), 3e38), torch.ones(2)]  # finite, but their norm overflows
+    assert all_finite(huge)
+    for bad in (math.nan, math.inf, -math.inf):
+        weights = [torch.ones(3, 4), torch.ones(5)]
+        weights[1][2] = bad
+        assert not all_finite(weights)
