@@ -3,7 +3,7 @@
 import pytest
 
 from agents import evaluate, train
-from agents.cli import field_docs, parse_flags
+from agents.cli import config_parser, field_docs, parse_flags
 from agents.config import FIELD_NAMES, ConfigError
 from teachers import generate
 
@@ -60,6 +60,13 @@ def test_every_config_field_has_a_docstring_in_a_section():
     assert tuple(docs) == FIELD_NAMES
     assert [name for name, doc in docs.items() if not doc] == []
     assert list(field_docs())[:3] == ["environment", "run", "model"]
+
+
+def test_the_parser_without_docs_parses_the_same_flags():
+    def flags(parser):
+        return sorted((a.option_strings[0], a.dest, a.nargs, a.const) for a in parser._actions)
+
+    assert flags(config_parser(documented=False)) == flags(config_parser())
 
 
 def test_train_help_shows_docstrings_defaults_and_sections(capsys):
