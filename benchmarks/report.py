@@ -561,6 +561,7 @@ def throughput_section(path: Path | None, h: str) -> list[str]:
         return []
     data = json.loads(Path(path).read_text())
     args = data["args"]
+    machine = f" ({data['cpu']}, torch's {data['cpu_capability']} kernels)" if "cpu" in data else ""
     lines = [
         f"{h}# Training throughput against Stable-Baselines3",
         "",
@@ -569,7 +570,7 @@ def throughput_section(path: Path | None, h: str) -> list[str]:
         f"{args['update_epochs']} epochs x {args['num_minibatches']} minibatches, "
         f"{args['steps']:,} timed env steps, "
         + (
-            "one torch thread, CPU seconds of the process."
+            "one torch thread, CPU seconds of the process" + machine + "."
             if args.get("device", "cpu") == "cpu"
             else f"the model on `{args['device']}`, wall seconds."
         )

@@ -281,7 +281,8 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
     ]
     rows[0].update(flops_per_step=2e6, share_of_limit=0.3, matmuls_alone_share=0.6)
     throughput.write_text(
-        json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2})
+        json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2,
+                    "cpu": "Example CPU", "cpu_capability": "AVX2"})  # fmt: skip
     )
     report_mod.main(
         [str(smoke_dir), "--results_md", str(target), "--train_throughput", str(throughput)]
@@ -290,6 +291,7 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
     begin, end = report_mod.section_markers("smoke")
     assert "by another script" in text and begin in text and end in text
     assert "Ratio ours / SB3: **0.25x**" in text
+    assert "CPU seconds of the process (Example CPU, torch's AVX2 kernels)." in text
     assert "| ours | 1,000 | 300 | 2.00 | 30.0% | 60.0% |" in text
     assert "| sb3 | 1,000 | 1,200 | – | – | – |" in text
     assert (tmp_path / "plots" / "smoke" / "summary.png").exists()
