@@ -369,9 +369,9 @@ class AgentModel(nn.Module):
         )
         # built last, so that the other modules' initial weights do not depend on it
         sizes = (self.obs_len, self.vocab_size, self.num_actions)
+        frame_len = self.obs_len // cfg.episode_memory
         self.simulator = (
-            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim,
-                      frame_len=self.obs_len // cfg.episode_memory)  # fmt: skip
+            Simulator(*sizes, d, cfg.num_layers, cfg.num_heads, cfg.ff_dim, frame_len=frame_len)
             if cfg.simulator
             else None
         )

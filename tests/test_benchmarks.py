@@ -280,9 +280,9 @@ def test_report_into_results_md_keeps_other_sections(smoke_dir, tmp_path):
         for name, sps in (("ours", 300.0), ("sb3", 1200.0), ("ours wm", 240.0))
     ]
     rows[0].update(flops_per_step=2e6, share_of_limit=0.3, matmuls_alone_share=0.6)
+    machine = {"cpu": "Example CPU", "cpu_capability": "AVX2"}
     throughput.write_text(
-        json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2,
-                    "cpu": "Example CPU", "cpu_capability": "AVX2"})  # fmt: skip
+        json.dumps({"args": args, "rows": rows, "ratio": 0.25, "ratio_world_model": 0.2, **machine})
     )
     report_mod.main(
         [str(smoke_dir), "--results_md", str(target), "--train_throughput", str(throughput)]
