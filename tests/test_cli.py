@@ -1,5 +1,9 @@
 """The command lines: one flag spelling (underscores; hyphens accepted), --help from docstrings."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from agents import evaluate, train
@@ -111,10 +115,6 @@ except SystemExit as stop:
 def test_train_cli_collects_no_garbage_during_start_up(tmp_path):
     """``python -m agents.train`` pauses the collector while torch & co. import (~0.1 s of a
     cold start) and turns it back on, with start-up's objects frozen, before training."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     out = subprocess.run(
         [sys.executable, "-c", STARTUP_PROBE, str(tmp_path / "run")],
         capture_output=True, text=True, check=True, timeout=120, cwd=Path(__file__).parents[1],
@@ -126,9 +126,6 @@ def test_train_cli_collects_no_garbage_during_start_up(tmp_path):
 
 def test_importing_agents_loads_no_torch():
     """``agents`` exports its names lazily, so that agents.train can pause collection first."""
-    import subprocess
-    import sys
-
     script = (
         "import sys, agents; print('torch' in sys.modules); "
         "print(agents.Config.__name__, agents.AgentModel.__name__, agents.ConfigError.__name__)"
